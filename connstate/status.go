@@ -1,0 +1,93 @@
+// Package connstate owns outbound connections: their status machine, the
+// warm-up, the actions matrix and the sync loop that drives them through a
+// Backend. The hot path reads it through Admit, one atomic load per call.
+package connstate
+
+import "strings"
+
+// Status is an outbound connection's programmatically controlled status
+// (SPEC §1). The zero value is Unprovisioned.
+type Status uint8
+
+const (
+	Unprovisioned Status = iota
+	Allocating
+	PendingAcceptance
+	PendingActivation
+	Ready
+	RejectedRemotely
+	DeletedRemotely
+	TeardownInProgress
+	numStatuses
+)
+
+var statusNames = [numStatuses]string{
+	"Unprovisioned", "Allocating", "PendingAcceptance", "PendingActivation",
+	"Ready", "RejectedRemotely", "DeletedRemotely", "TeardownInProgress",
+}
+
+// Statuses lists every status in a stable order (for metrics and docs).
+func Statuses() []Status {
+	out := make([]Status, numStatuses)
+	for i := range out {
+		out[i] = Status(i)
+	}
+	return out
+}
+
+func (s Status) String() string {
+	if s < numStatuses {
+		return statusNames[s]
+	}
+	return "Unknown"
+}
+
+// ParseStatus is the inverse of String.
+func ParseStatus(s string) (Status, bool) {
+	for i, n := range statusNames {
+		if n == s {
+			return Status(i), true
+		}
+	}
+	return 0, false
+}
+
+// Transitional reports whether the status is expected to change by itself
+// soon, so the sync loop polls it faster.
+func (s Status) Transitional() bool {
+	switch s {
+	case Allocating, PendingAcceptance, PendingActivation, TeardownInProgress:
+		return true
+	}
+	return false
+}
+
+// Provisioned reports whether an endpoint exists or is being made or removed.
+func (s Status) Provisioned() bool { return s != Unprovisioned }
+
+// MapAWSState maps an EC2 VpcEndpoint State to a status. EC2 sends states in
+// camelCase ("pendingAcceptance") while aws-sdk-go-v2's types.State constants
+// are PascalCase (aws-sdk-go-v2 #2864), so the comparison ignores case.
+// tornDown says whether callgate itself asked for deletion: a "deleted"
+// endpoint is then TeardownInProgress (until it disappears), otherwise
+// DeletedRemotely. ok is false for a state callgate does not know.
+func MapAWSState(state string, tornDown bool) (s Status, ok bool) {
+	switch strings.ToLower(state) {
+	case "pendingacceptance":
+		return PendingAcceptance, true
+	case "pending":
+		return PendingActivation, true
+	case "available":
+		return Ready, true
+	case "rejected", "failed", "expired":
+		return RejectedRemotely, true
+	case "deleting":
+		return TeardownInProgress, true
+	case "deleted":
+		if tornDown {
+			return TeardownInProgress, true
+		}
+		return DeletedRemotely, true
+	}
+	return 0, false
+}
