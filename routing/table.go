@@ -5,6 +5,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
+	"net/http"
 	"net/url"
 	"strings"
 )
@@ -39,6 +40,9 @@ type Credential struct {
 	// TLS verifies the endpoint on the callout form. Nil means system roots
 	// and no client certificate. Compile clones it and sets ServerName.
 	TLS *tls.Config
+	// Auth injects the credential's authentication on the callout form;
+	// nil injects nothing.
+	Auth Injector
 }
 
 // Destination is where one named credential leads. It is immutable once
@@ -55,6 +59,8 @@ type Destination struct {
 	// ServerName is Host, so the certificate is verified against the
 	// named credential's host, never the endpoint's DNS name.
 	TLS *tls.Config
+	// Auth injects authentication on the callout form; nil injects nothing.
+	Auth Injector
 	// Index is the position in the table's Destinations, stable for one
 	// table; metrics use it to keep pre-resolved label handles.
 	Index int
@@ -89,6 +95,7 @@ func Compile(creds []Credential) (*Table, error) {
 		}
 		d.Name, d.Connection = c.Name, c.Connection
 		d.TLS = tlsFor(c.TLS, d.Host)
+		d.Auth = c.Auth
 		if _, dup := t.byName[c.Name]; dup {
 			errs = append(errs, fmt.Errorf("named credential %q: %w", c.Name, ErrDuplicateName))
 			continue
@@ -269,3 +276,10 @@ var (
 	punyPrefix = []byte("xn--")
 	punyLabel  = []byte(".xn--")
 )
+
+// Injector adds a named credential's authentication to an outbound callout
+// request (credauth implements it). Inject may block briefly (e.g. to fetch
+// an OAuth 2.0 token) and honours the request's context.
+type Injector interface {
+	Inject(r *http.Request) error
+}
