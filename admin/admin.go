@@ -1,0 +1,245 @@
+// Package admin serves callgate's admin listener: metrics, health, reload,
+// and the outbound-connection and named-credential API of SPEC §5.
+package admin
+
+import (
+	"context"
+	"crypto/subtle"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"go.uber.org/zap"
+
+	"github.com/callgate/callgate/connstate"
+)
+
+// Connections is what the admin API needs of the control loop
+// (connstate.Manager implements it).
+type Connections interface {
+	List() []connstate.View
+	Get(name string) (connstate.View, bool)
+	Do(ctx context.Context, name string, a connstate.Action) error
+	Ready() bool
+}
+
+// Simulator drives the simulated backend's remote side (acceptance: manual).
+type Simulator interface {
+	Accept(connection string) error
+	Reject(connection string) error
+	DeleteRemotely(connection string) error
+}
+
+// CredentialView is one row of GET /v1/named-credentials.
+type CredentialView struct {
+	Name             string `json:"name"`
+	URL              string `json:"url"`
+	Host             string `json:"host"`
+	Port             uint16 `json:"port"`
+	Connection       string `json:"connection"`
+	AuthType         string `json:"auth_type"`
+	SecretLoaded     bool   `json:"secret_loaded"`
+	CertificateCheck string `json:"certificate_check"`
+	CertificateError string `json:"certificate_error,omitempty"`
+	CheckedAt        string `json:"checked_at,omitempty"`
+}
+
+// Options wires the admin handler. Nil fields disable what they serve.
+type Options struct {
+	Connections Connections
+	// Reload runs one reload through the single reload goroutine and
+	// returns its error; nil disables POST /-/reload.
+	Reload func(ctx context.Context) error
+	// Credentials lists the named credentials of the current snapshot.
+	Credentials func() []CredentialView
+	// Simulator is set only in simulated mode with acceptance: manual.
+	Simulator Simulator
+	// Token, when it returns non-empty, is the bearer token every POST
+	// route requires.
+	Token func() string
+	// Gatherer serves /metrics; nil serves none.
+	Gatherer prometheus.Gatherer
+	// ShuttingDown makes /readyz answer 503 once shutdown has begun.
+	ShuttingDown func() bool
+	// ActionTimeout bounds a POST action; zero means 30s.
+	ActionTimeout time.Duration
+	Logger        *zap.Logger
+}
+
+type handler struct {
+	opts Options
+	mux  *http.ServeMux
+}
+
+// New returns the admin API handler.
+func New(opts Options) http.Handler {
+	if opts.Logger == nil {
+		opts.Logger = zap.NewNop()
+	}
+	if opts.ActionTimeout == 0 {
+		opts.ActionTimeout = 30 * time.Second
+	}
+	h := &handler{opts: opts, mux: http.NewServeMux()}
+	if opts.Gatherer != nil {
+		h.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+	}
+	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+	})
+	h.mux.HandleFunc("GET /readyz", h.readyz)
+	h.mux.HandleFunc("POST /-/reload", h.protect(h.reload))
+	h.mux.HandleFunc("GET /v1/connections", h.listConnections)
+	h.mux.HandleFunc("GET /v1/connections/{name}", h.getConnection)
+	h.mux.HandleFunc("POST /v1/connections/{name}/{action}", h.protect(h.connectionAction))
+	h.mux.HandleFunc("GET /v1/named-credentials", h.listCredentials)
+	if opts.Simulator != nil {
+		h.mux.HandleFunc("POST /v1/simulated/{name}/{action}", h.protect(h.simulatedAction))
+	}
+	return h
+}
+
+func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
+
+func (h *handler) readyz(w http.ResponseWriter, _ *http.Request) {
+	switch {
+	case h.opts.ShuttingDown != nil && h.opts.ShuttingDown():
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "shutting_down"})
+	case h.opts.Connections == nil || !h.opts.Connections.Ready():
+		writeJSON(w, http.StatusServiceUnavailable, map[string]string{"status": "first_sync_pending"})
+	default:
+		writeJSON(w, http.StatusOK, map[string]string{"status": "ready"})
+	}
+}
+
+// protect requires the bearer token, compared in constant time, on routes
+// that change state.
+func (h *handler) protect(next http.HandlerFunc) http.HandlerFunc {
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h.opts.Token != nil {
+			if want := h.opts.Token(); want != "" {
+				got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+				if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+					w.Header().Set("WWW-Authenticate", `Bearer realm="callgate-admin"`)
+					writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
+					return
+				}
+			}
+		}
+		next(w, r)
+	}
+}
+
+func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
+	if h.opts.Reload == nil {
+		writeError(w, http.StatusNotImplemented, "not_supported", "reload is not available")
+		return
+	}
+	if err := h.opts.Reload(r.Context()); err != nil {
+		writeError(w, http.StatusBadRequest, "reload_failed", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+}
+
+func (h *handler) listConnections(w http.ResponseWriter, _ *http.Request) {
+	views := h.opts.Connections.List()
+	if views == nil {
+		views = []connstate.View{}
+	}
+	writeJSON(w, http.StatusOK, views)
+}
+
+func (h *handler) getConnection(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	v, ok := h.opts.Connections.Get(name)
+	if !ok {
+		writeError(w, http.StatusNotFound, "unknown_connection", "no outbound connection is named "+quote(name))
+		return
+	}
+	writeJSON(w, http.StatusOK, v)
+}
+
+func (h *handler) connectionAction(w http.ResponseWriter, r *http.Request) {
+	name, action := r.PathValue("name"), connstate.Action(r.PathValue("action"))
+	switch action {
+	case connstate.ActionProvision, connstate.ActionSync, connstate.ActionTeardown:
+	default:
+		writeError(w, http.StatusNotFound, "unknown_action",
+			"unknown action "+quote(string(action))+": use provision, sync or teardown")
+		return
+	}
+	ctx, cancel := context.WithTimeout(r.Context(), h.opts.ActionTimeout)
+	defer cancel()
+	err := h.opts.Connections.Do(ctx, name, action)
+	var actionErr *connstate.ActionError
+	switch {
+	case err == nil:
+		v, _ := h.opts.Connections.Get(name)
+		writeJSON(w, http.StatusOK, v)
+	case errors.As(err, &actionErr):
+		writeJSON(w, http.StatusConflict, map[string]any{
+			"error":           "action_not_allowed",
+			"message":         actionErr.Error(),
+			"connection":      name,
+			"status":          actionErr.Status.String(),
+			"allowed_actions": connstate.AllowedActions(actionErr.Status),
+		})
+	case errors.Is(err, connstate.ErrUnknownConnection):
+		writeError(w, http.StatusNotFound, "unknown_connection", err.Error())
+	default:
+		h.opts.Logger.Warn("admin action failed", zap.String("connection", name),
+			zap.String("action", string(action)), zap.Error(err))
+		writeError(w, http.StatusBadGateway, "action_failed", err.Error())
+	}
+}
+
+func (h *handler) listCredentials(w http.ResponseWriter, _ *http.Request) {
+	var views []CredentialView
+	if h.opts.Credentials != nil {
+		views = h.opts.Credentials()
+	}
+	if views == nil {
+		views = []CredentialView{}
+	}
+	writeJSON(w, http.StatusOK, views)
+}
+
+func (h *handler) simulatedAction(w http.ResponseWriter, r *http.Request) {
+	name := r.PathValue("name")
+	var err error
+	switch r.PathValue("action") {
+	case "accept":
+		err = h.opts.Simulator.Accept(name)
+	case "reject":
+		err = h.opts.Simulator.Reject(name)
+	case "delete-remotely":
+		err = h.opts.Simulator.DeleteRemotely(name)
+	default:
+		writeError(w, http.StatusNotFound, "unknown_action", "use accept, reject or delete-remotely")
+		return
+	}
+	if err != nil {
+		writeError(w, http.StatusConflict, "simulation_refused", err.Error())
+		return
+	}
+	writeJSON(w, http.StatusOK, map[string]string{"status": "done", "connection": name})
+}
+
+func writeJSON(w http.ResponseWriter, code int, v any) {
+	w.Header().Set("Content-Type", "application/json")
+	w.Header().Set("Cache-Control", "no-store")
+	w.WriteHeader(code)
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	_ = enc.Encode(v) // the client went away; nothing to do
+}
+
+func writeError(w http.ResponseWriter, code int, errCode, msg string) {
+	writeJSON(w, code, map[string]string{"error": errCode, "message": msg})
+}
+
+func quote(s string) string { return `"` + strings.ReplaceAll(s, `"`, `\"`) + `"` }
