@@ -1,0 +1,255 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"reflect"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+
+	"github.com/callgate/callgate/admin"
+	"github.com/callgate/callgate/config"
+	"github.com/callgate/callgate/connstate"
+	"github.com/callgate/callgate/connstate/simulated"
+	"github.com/callgate/callgate/credauth"
+	"github.com/callgate/callgate/proxy"
+	"github.com/callgate/callgate/routing"
+)
+
+// app is one running callgate: the control loop, the proxy and the admin
+// API, wired to one config that reloads replace as a whole.
+type app struct {
+	log     *zap.Logger
+	reg     *prometheus.Registry
+	metrics *appMetrics
+
+	path    string // config file; "" for the embedded default (no reload)
+	cfg     atomic.Pointer[config.Config]
+	tried   atomic.Value // hash of the file content last tried, so a watch does not retry a bad file
+	backend connstate.Backend
+	sim     *simulated.Backend // nil unless aws.mode is simulated
+	manager *connstate.Manager
+	proxy   *proxy.Server
+	certs   *certChecker
+
+	mu        sync.Mutex // guards injectors; held only by the reload goroutine and Close
+	injectors map[string]*credauth.Injector
+
+	shuttingDown atomic.Bool
+	reloader     *reloader
+}
+
+// newApp builds everything from cfg without opening listeners.
+func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, reg *prometheus.Registry) (*app, error) {
+	a := &app{log: log, reg: reg, path: path, metrics: newAppMetrics(reg)}
+	backend, sim, err := newBackend(ctx, cfg, log, reg)
+	if err != nil {
+		return nil, err
+	}
+	a.backend, a.sim = backend, sim
+	a.manager = connstate.NewManager(backend, connstate.Options{
+		Warmup:       cfg.Warmup,
+		SyncInterval: cfg.Sync.Interval,
+		Logger:       log.Named("connstate"),
+		Metrics:      connstate.NewMetrics(reg),
+	})
+	var dialer proxy.Dialer
+	if sim != nil {
+		dialer = simulatedDialer{sim: sim, next: &net.Dialer{}}
+	}
+	a.proxy, err = proxy.New(proxy.Options{
+		Gate:           a.manager,
+		Dial:           dialer,
+		Timeouts:       proxyTimeouts(cfg),
+		MaxHeaderBytes: cfg.Limits.MaxHeaderBytes,
+		Logger:         log.Named("proxy"),
+		Metrics:        proxy.NewMetrics(reg),
+	})
+	if err != nil {
+		return nil, err
+	}
+	a.certs = newCertChecker(a.proxy, a.manager, log.Named("certcheck"))
+	a.reloader = newReloader(a.reloadFromFile)
+	if err := a.apply(cfg); err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+func proxyTimeouts(cfg *config.Config) proxy.Timeouts {
+	t := cfg.Timeouts
+	return proxy.Timeouts{
+		HeaderRead:     t.HeaderRead,
+		Dial:           t.Dial,
+		TLSHandshake:   t.TLSHandshake,
+		ResponseHeader: t.ResponseHeader,
+		IdleTunnel:     t.IdleTunnel,
+		IdleConn:       t.IdleConn,
+	}
+}
+
+// reloadFromFile is the one reload path: load → validate → compile → swap.
+func (a *app) reloadFromFile() error {
+	if a.shuttingDown.Load() {
+		return errShuttingDown
+	}
+	if a.path == "" {
+		return errors.New("callgate runs on its embedded default config: there is no file to reload")
+	}
+	if h, err := fileHash(a.path); err == nil {
+		a.tried.Store(h)
+	}
+	cfg, err := config.Load(a.path)
+	if err == nil {
+		err = a.apply(cfg)
+	}
+	if err != nil {
+		a.metrics.reloads.WithLabelValues("failure").Inc()
+		a.metrics.lastReloadOK.Set(0)
+		a.log.Error("config reload failed; the previous config keeps serving", zap.String("file", a.path), zap.Error(err))
+		return err
+	}
+	a.log.Info("config reloaded", zap.String("file", a.path), zap.String("hash", cfg.Hash))
+	return nil
+}
+
+// lastTried is the hash of the file content last loaded or tried.
+func (a *app) lastTried() string {
+	s, _ := a.tried.Load().(string)
+	return s
+}
+
+// apply validates cfg against the running state and swaps it in whole, or
+// changes nothing.
+func (a *app) apply(cfg *config.Config) error {
+	old := a.cfg.Load()
+	if old != nil {
+		for _, w := range restartOnlyChanges(old, cfg) {
+			a.log.Warn("setting changed but needs a restart to take effect; keeping the running value", zap.String("key", w))
+		}
+	}
+	injectors, err := a.buildInjectors(cfg)
+	if err != nil {
+		return err
+	}
+	creds := cfg.RoutingCredentials()
+	for i := range creds {
+		if inj := injectors[creds[i].Name]; inj != nil && inj.Kind() != "none" {
+			creds[i].Auth = inj
+		}
+	}
+	routes, err := routing.Compile(creds)
+	if err == nil {
+		var overrides *routing.Overrides
+		overrides, err = routing.CompileOverrides(cfg.Resolve)
+		if err == nil {
+			err = a.manager.CheckApply(cfg.Connections)
+		}
+		if err == nil {
+			err = a.manager.Apply(cfg.Connections)
+		}
+		if err == nil {
+			a.proxy.SetSnapshot(&proxy.Snapshot{Routes: routes, Resolve: overrides})
+		}
+	}
+	if err != nil {
+		closeInjectors(injectors)
+		return err
+	}
+	a.mu.Lock()
+	previous := a.injectors
+	a.injectors = injectors
+	a.mu.Unlock()
+	closeInjectors(previous)
+	a.cfg.Store(cfg)
+	a.tried.Store(cfg.Hash)
+	a.metrics.reloads.WithLabelValues("success").Inc()
+	a.metrics.lastReloadOK.Set(1)
+	a.metrics.lastReloadSuccess.SetToCurrentTime()
+	a.metrics.configHash.Reset()
+	a.metrics.configHash.WithLabelValues(cfg.Hash).Set(1)
+	return nil
+}
+
+func (a *app) buildInjectors(cfg *config.Config) (map[string]*credauth.Injector, error) {
+	out := make(map[string]*credauth.Injector)
+	var errs []error
+	for _, nc := range cfg.NamedCredentials {
+		inj, err := credauth.New(nc.Name, nc.Auth, credauth.Options{Logger: a.log.Named("credauth")})
+		if err != nil {
+			errs = append(errs, fmt.Errorf("named credential %q: %w", nc.Name, err))
+			continue
+		}
+		out[nc.Name] = inj
+	}
+	if len(errs) > 0 {
+		closeInjectors(out)
+		return nil, errors.Join(errs...)
+	}
+	return out, nil
+}
+
+func closeInjectors(m map[string]*credauth.Injector) {
+	for _, inj := range m {
+		inj.Close()
+	}
+}
+
+// restartOnlyChanges lists the keys whose new value a reload cannot apply.
+func restartOnlyChanges(old, cfg *config.Config) []string {
+	var out []string
+	if old.Listen.Proxy != cfg.Listen.Proxy {
+		out = append(out, "listen.proxy")
+	}
+	if old.Listen.Admin != cfg.Listen.Admin {
+		out = append(out, "listen.admin")
+	}
+	if !reflect.DeepEqual(old.TLS, cfg.TLS) {
+		out = append(out, "tls")
+	}
+	if !reflect.DeepEqual(old.AWS, cfg.AWS) {
+		out = append(out, "aws")
+	}
+	if old.Warmup != cfg.Warmup || old.Sync != cfg.Sync {
+		out = append(out, "warmup/sync")
+	}
+	return out
+}
+
+// credentialViews answers GET /v1/named-credentials.
+func (a *app) credentialViews() []admin.CredentialView {
+	snap := a.proxy.Snapshot()
+	if snap == nil {
+		return nil
+	}
+	a.mu.Lock()
+	injectors := a.injectors
+	a.mu.Unlock()
+	cfg := a.cfg.Load()
+	urls := make(map[string]string, len(cfg.NamedCredentials))
+	for _, nc := range cfg.NamedCredentials {
+		urls[nc.Name] = nc.URL
+	}
+	out := make([]admin.CredentialView, 0, snap.Routes.Len())
+	for _, d := range snap.Routes.Destinations() {
+		v := admin.CredentialView{
+			Name: d.Name, URL: urls[d.Name], Host: d.Host, Port: d.Port, Connection: d.Connection,
+			AuthType: "none",
+		}
+		if inj := injectors[d.Name]; inj != nil {
+			v.AuthType, v.SecretLoaded = inj.Kind(), inj.SecretLoaded()
+		}
+		a.certs.fill(d, &v)
+		out = append(out, v)
+	}
+	return out
+}
+
+// now is a seam for tests.
+var now = time.Now

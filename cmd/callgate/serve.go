@@ -1,0 +1,242 @@
+package main
+
+import (
+	"context"
+	_ "embed"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus"
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/callgate/callgate/admin"
+	"github.com/callgate/callgate/config"
+)
+
+//go:embed default.yaml
+var defaultConfig []byte
+
+func runServe(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
+	fs.SetOutput(stderr)
+	path := fs.String("config", "", "config file (default: the embedded simulated-AWS default)")
+	logLevel := fs.String("log.level", "info", "log level: debug, info, warn, error")
+	logFormat := fs.String("log.format", "json", "log format: json or console")
+	if err := fs.Parse(args); err != nil {
+		return 2
+	}
+	log, err := newLogger(*logLevel, *logFormat, stderr)
+	if err != nil {
+		fmt.Fprintln(stderr, "callgate serve:", err)
+		return 2
+	}
+	defer func() { _ = log.Sync() }()
+
+	ctx, stop := context.WithCancel(context.Background())
+	defer stop()
+	signals := make(chan os.Signal, 2)
+	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
+	defer signal.Stop(signals)
+
+	s, err := startServer(ctx, *path, log, nil)
+	if err != nil {
+		log.Error("callgate could not start", zap.Error(err))
+		fmt.Fprintln(stderr, "callgate serve:", err)
+		return 1
+	}
+	fmt.Fprintf(stdout, "callgate %s: proxy on %s, admin on %s\n", version, s.ProxyAddr(), s.AdminAddr())
+	for {
+		select {
+		case sig := <-signals:
+			if sig == syscall.SIGHUP {
+				go func() { _ = s.app.reloader.Reload(ctx) }() // its outcome is logged and counted
+				continue
+			}
+			log.Info("shutting down", zap.String("signal", sig.String()))
+			go func() {
+				<-signals
+				log.Warn("second signal: exiting at once")
+				os.Exit(1)
+			}()
+			if err := s.Shutdown(context.Background()); err != nil {
+				log.Error("shutdown", zap.Error(err))
+				return 1
+			}
+			return 0
+		case err := <-s.errs:
+			log.Error("listener failed", zap.Error(err))
+			_ = s.Shutdown(context.Background())
+			return 1
+		}
+	}
+}
+
+func newLogger(level, format string, w io.Writer) (*zap.Logger, error) {
+	lvl, err := zapcore.ParseLevel(level)
+	if err != nil {
+		return nil, fmt.Errorf("--log.level: %w", err)
+	}
+	encCfg := zap.NewProductionEncoderConfig()
+	encCfg.EncodeTime = zapcore.ISO8601TimeEncoder
+	var enc zapcore.Encoder
+	switch format {
+	case "json":
+		enc = zapcore.NewJSONEncoder(encCfg)
+	case "console":
+		enc = zapcore.NewConsoleEncoder(encCfg)
+	default:
+		return nil, fmt.Errorf("--log.format %q: want json or console", format)
+	}
+	return zap.New(zapcore.NewCore(enc, zapcore.AddSync(w), lvl)), nil
+}
+
+// loadConfig reads path, or the embedded default when path is "".
+func loadConfig(path string) (*config.Config, error) {
+	if path == "" {
+		return config.Parse("embedded-default.yaml", defaultConfig)
+	}
+	return config.Load(path)
+}
+
+// server is a started callgate: listeners open, loops running.
+type server struct {
+	app     *app
+	log     *zap.Logger
+	cancel  context.CancelFunc
+	proxyLn net.Listener
+	adminLn net.Listener
+	adminHS *http.Server
+	errs    chan error
+	done    chan struct{} // closed when the control loop has stopped
+}
+
+// startServer loads the config, opens both listeners and starts every loop.
+// reg may be nil for a fresh registry.
+func startServer(parent context.Context, path string, log *zap.Logger, reg *prometheus.Registry) (*server, error) {
+	cfg, err := loadConfig(path)
+	if err != nil {
+		return nil, err
+	}
+	if reg == nil {
+		reg = prometheus.NewRegistry()
+	}
+	ctx, cancel := context.WithCancel(parent)
+	a, err := newApp(ctx, cfg, path, log, reg)
+	if err != nil {
+		cancel()
+		return nil, err
+	}
+	s := &server{app: a, log: log, cancel: cancel, errs: make(chan error, 2), done: make(chan struct{})}
+	if s.proxyLn, err = listen(cfg, "proxy", cfg.Listen.Proxy, log); err != nil {
+		cancel()
+		return nil, err
+	}
+	if s.adminLn, err = listen(cfg, "admin", cfg.Listen.Admin, log); err != nil {
+		_ = s.proxyLn.Close()
+		cancel()
+		return nil, err
+	}
+	var sim admin.Simulator
+	if a.sim != nil && cfg.AWS.Simulated.Acceptance == "manual" {
+		sim = a.sim
+	}
+	s.adminHS = &http.Server{
+		Handler: admin.New(admin.Options{
+			Connections:  a.manager,
+			Reload:       a.reloader.Reload,
+			Credentials:  a.credentialViews,
+			Simulator:    sim,
+			Token:        a.adminToken,
+			Gatherer:     reg,
+			ShuttingDown: a.shuttingDown.Load,
+			Logger:       log.Named("admin"),
+		}),
+		ReadHeaderTimeout: 10 * time.Second,
+		ErrorLog:          zap.NewStdLog(log.Named("admin")),
+	}
+	go a.reloader.run(ctx)
+	go func() {
+		defer close(s.done)
+		_ = a.manager.Run(ctx)
+	}()
+	go a.certs.run(ctx, cfg.Sync.Interval)
+	go func() {
+		if err := a.proxy.Serve(s.proxyLn); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
+			s.errs <- fmt.Errorf("proxy listener: %w", err)
+		}
+	}()
+	go func() {
+		if err := s.adminHS.Serve(s.adminLn); err != nil && !errors.Is(err, http.ErrServerClosed) {
+			s.errs <- fmt.Errorf("admin listener: %w", err)
+		}
+	}()
+	if path != "" {
+		if err := watchConfig(ctx, path, a.lastTried, func() { _ = a.reloader.Reload(ctx) }, log.Named("watch")); err != nil {
+			log.Warn("config file watch unavailable; reload with SIGHUP or POST /-/reload", zap.Error(err))
+		}
+	}
+	log.Info("callgate started", zap.String("version", version), zap.String("proxy", s.proxyLn.Addr().String()),
+		zap.String("admin", s.adminLn.Addr().String()), zap.String("aws_mode", cfg.AWS.Mode), zap.String("config_hash", cfg.Hash))
+	return s, nil
+}
+
+// ProxyAddr and AdminAddr are the bound listener addresses.
+func (s *server) ProxyAddr() string { return s.proxyLn.Addr().String() }
+func (s *server) AdminAddr() string { return s.adminLn.Addr().String() }
+
+// Shutdown: /readyz turns 503 first, then the proxy stops accepting and
+// drains in-flight requests up to shutdown.drain, then tunnels close.
+func (s *server) Shutdown(ctx context.Context) error {
+	a := s.app
+	a.shuttingDown.Store(true)
+	cfg := a.cfg.Load()
+	if d := cfg.Shutdown.ReadyDelay; d > 0 {
+		// Give load balancers that poll /readyz time to stop sending.
+		select {
+		case <-time.After(d):
+		case <-ctx.Done():
+		}
+	}
+	drainCtx, cancel := context.WithTimeout(ctx, cfg.Shutdown.Drain)
+	defer cancel()
+	err := a.proxy.Shutdown(drainCtx)
+	if err != nil && !errors.Is(err, context.DeadlineExceeded) {
+		s.log.Warn("proxy drain", zap.Error(err))
+	}
+	adminCtx, cancelAdmin := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancelAdmin()
+	_ = s.adminHS.Shutdown(adminCtx)
+	s.cancel()
+	<-s.done
+	a.mu.Lock()
+	closeInjectors(a.injectors)
+	a.injectors = nil
+	a.mu.Unlock()
+	s.log.Info("callgate stopped")
+	return nil
+}
+
+// adminToken reads the admin bearer token file on each use, so rotating it
+// needs no reload.
+func (a *app) adminToken() string {
+	cfg := a.cfg.Load()
+	if cfg == nil || cfg.Admin.TokenFile == "" {
+		return ""
+	}
+	b, err := os.ReadFile(cfg.Admin.TokenFile)
+	if err != nil {
+		a.log.Error("admin token file unreadable: refusing admin POST routes", zap.String("file", cfg.Admin.TokenFile), zap.Error(err))
+		return "\x00unreadable" // matches no client token
+	}
+	return strings.TrimSpace(string(b))
+}
