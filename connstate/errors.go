@@ -13,4 +13,9 @@ var (
 	// ErrThrottled is wrapped by a Backend when AWS throttles a call, so the
 	// sync loop backs off longer.
 	ErrThrottled = errors.New("aws api throttled")
+	// ErrConfigAction: edit and delete are allowed by the matrix but happen
+	// through the config file, not through Manager.Do.
+	ErrConfigAction = errors.New("edit and delete happen through the config file")
+	// ErrAlreadyRunning: Manager.Run was called while another Run is active.
+	ErrAlreadyRunning = errors.New("connstate: manager is already running")
 )

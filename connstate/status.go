@@ -3,7 +3,10 @@
 // Backend. The hot path reads it through Admit, one atomic load per call.
 package connstate
 
-import "strings"
+import (
+	"fmt"
+	"strings"
+)
 
 // Status is an outbound connection's programmatically controlled status
 // (SPEC §1). The zero value is Unprovisioned.
@@ -90,4 +93,19 @@ func MapAWSState(state string, tornDown bool) (s Status, ok bool) {
 		return DeletedRemotely, true
 	}
 	return 0, false
+}
+
+// MarshalText writes the status name, so JSON and YAML show "Ready" rather
+// than a number.
+func (s Status) MarshalText() ([]byte, error) { return []byte(s.String()), nil }
+
+// UnmarshalText is the inverse of MarshalText (the CLI decodes the admin
+// API's JSON with it).
+func (s *Status) UnmarshalText(b []byte) error {
+	v, ok := ParseStatus(string(b))
+	if !ok {
+		return fmt.Errorf("unknown connection status %q", b)
+	}
+	*s = v
+	return nil
 }
