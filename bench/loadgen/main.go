@@ -41,6 +41,7 @@ type config struct {
 	hold        time.Duration
 	concurrency int
 	timeout     time.Duration
+	quietWait   time.Duration
 	figure      string
 	name        string
 	round       int
@@ -73,6 +74,11 @@ type result struct {
 	ProxyCPUPerOpUs *float64 `json:"proxy_cpu_us_per_op,omitempty"`
 	OriginCPU       *float64 `json:"origin_cpu_s,omitempty"`
 	LoadgenCPU      float64  `json:"loadgen_cpu_s"`
+	// OtherCPU is the CPU the rest of the machine used during the run
+	// (kernel work not charged to a process, other programs): noise.
+	OtherCPU float64 `json:"other_cpu_s"`
+	// QuietCores is the machine's CPU use just before the run started.
+	QuietCores float64 `json:"quiet_cores"`
 
 	Tunnels        int     `json:"tunnels,omitempty"`
 	TunnelsOpened  int     `json:"tunnels_opened,omitempty"`
@@ -107,6 +113,7 @@ func run() int {
 	fs.DurationVar(&cfg.hold, "hold", 3*time.Second, "idle: how long to hold the tunnels before measuring")
 	fs.IntVar(&cfg.concurrency, "concurrency", 64, "idle: tunnels opened in parallel")
 	fs.DurationVar(&cfg.timeout, "timeout", 5*time.Second, "grace after the run for in-flight I/O")
+	fs.DurationVar(&cfg.quietWait, "quiet-wait", 0, "wait up to this long for the machine to be idle (< 0.3 cores busy) before starting")
 	fs.StringVar(&cfg.figure, "figure", "", "label copied into the JSON")
 	fs.StringVar(&cfg.name, "name", "", "target label copied into the JSON")
 	fs.IntVar(&cfg.round, "round", 0, "round number copied into the JSON")
@@ -118,9 +125,13 @@ func run() int {
 		return 2
 	}
 	var (
-		res result
-		err error
+		res   result
+		err   error
+		quiet float64
 	)
+	if cfg.quietWait > 0 {
+		quiet = waitQuiet(cfg.quietWait, 0.3)
+	}
 	switch cfg.mode {
 	case "absolute":
 		res, err = runRequests(cfg)
@@ -142,6 +153,7 @@ func run() int {
 		return 1
 	}
 	res.Mode, res.Figure, res.Target, res.Round = cfg.mode, cfg.figure, cfg.name, cfg.round
+	res.QuietCores = quiet
 	if err := json.NewEncoder(os.Stdout).Encode(res); err != nil {
 		fmt.Fprintf(os.Stderr, "loadgen: %v\n", err)
 		return 1

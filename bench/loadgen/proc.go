@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"strconv"
+	"time"
 )
 
 // clockTicks is USER_HZ, the unit of utime/stime in /proc/PID/stat; it is
@@ -91,6 +92,7 @@ func procThreads(pid int) int {
 type cpuMeter struct {
 	proxyPID, originPID int
 	proxy, origin, self float64
+	machine             float64
 }
 
 func (m *cpuMeter) snap() cpuMeter {
@@ -102,6 +104,7 @@ func (m *cpuMeter) snap() cpuMeter {
 		s.origin, _ = procCPU(m.originPID)
 	}
 	s.self, _ = procCPU(0)
+	s.machine, _ = machineBusy()
 	return s
 }
 
@@ -116,4 +119,61 @@ func (r *result) fillCPU(a, b cpuMeter) {
 		r.OriginCPU = &v
 	}
 	r.LoadgenCPU = b.self - a.self
+	// Whatever else ran on the machine meanwhile: noise in the figure.
+	other := (b.machine - a.machine) - r.LoadgenCPU
+	if r.ProxyCPU != nil {
+		other -= *r.ProxyCPU
+	}
+	if r.OriginCPU != nil {
+		other -= *r.OriginCPU
+	}
+	r.OtherCPU = max(other, 0)
+}
+
+// machineBusy returns the CPU seconds all cores of the machine have spent
+// busy (user, nice, system, irq, softirq, steal), from /proc/stat.
+func machineBusy() (float64, error) {
+	b, err := os.ReadFile("/proc/stat")
+	if err != nil {
+		return 0, fmt.Errorf("read /proc/stat: %w", err)
+	}
+	line, _, _ := bytes.Cut(b, []byte("\n"))
+	f := bytes.Fields(line)
+	if len(f) < 9 || string(f[0]) != "cpu" {
+		return 0, fmt.Errorf("parse /proc/stat: %q", line)
+	}
+	var busy uint64
+	for _, i := range []int{1, 2, 3, 6, 7, 8} { // user nice system irq softirq steal
+		v, err := strconv.ParseUint(string(f[i]), 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse /proc/stat: %w", err)
+		}
+		busy += v
+	}
+	return float64(busy) / clockTicks, nil
+}
+
+// waitQuiet waits, up to limit, for a half-second in which the whole machine
+// used less than maxCores of CPU: other work on a 2-core machine (a compiler,
+// a test suite) would otherwise be part of the figure. It returns the cores
+// in use in the last sample.
+func waitQuiet(limit time.Duration, maxCores float64) float64 {
+	end := time.Now().Add(limit)
+	cores := 0.0
+	for {
+		a, err := machineBusy()
+		if err != nil {
+			return 0
+		}
+		t0 := time.Now()
+		time.Sleep(500 * time.Millisecond)
+		b, err := machineBusy()
+		if err != nil {
+			return 0
+		}
+		cores = (b - a) / time.Since(t0).Seconds()
+		if cores < maxCores || time.Now().After(end) {
+			return cores
+		}
+	}
 }

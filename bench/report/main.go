@@ -1,0 +1,379 @@
+// Command report turns the JSON lines that bench/run.sh collected from
+// loadgen into the benchmark table: medians per figure and target, ratios
+// to direct and to the best peer, and whether callgate met its target.
+//
+//	report table   RESULTS.jsonl   markdown tables on stdout
+//	report median  RESULTS.jsonl FIGURE TARGET FIELD   one number (for the runner)
+//
+// It is a benchmark tool, not part of callgate.
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"slices"
+	"strings"
+)
+
+// sample is the part of a loadgen line the report reads.
+type sample map[string]any
+
+func (s sample) str(k string) string {
+	v, _ := s[k].(string)
+	return v
+}
+
+func (s sample) num(k string) (float64, bool) {
+	v, ok := s[k].(float64)
+	return v, ok
+}
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Stdout))
+}
+
+func run(args []string, out io.Writer) int {
+	if len(args) < 2 {
+		fmt.Fprintln(os.Stderr, "usage: report table FILE | report median FILE FIGURE TARGET FIELD")
+		return 2
+	}
+	samples, err := load(args[1])
+	if err != nil {
+		fmt.Fprintf(os.Stderr, "report: %v\n", err)
+		return 1
+	}
+	switch args[0] {
+	case "table":
+		writeTables(out, samples)
+		return 0
+	case "median":
+		if len(args) != 5 {
+			fmt.Fprintln(os.Stderr, "usage: report median FILE FIGURE TARGET FIELD")
+			return 2
+		}
+		v, ok := median(values(samples, args[2], args[3], args[4]))
+		if !ok {
+			fmt.Fprintf(os.Stderr, "report: no %s for %s/%s\n", args[4], args[2], args[3])
+			return 1
+		}
+		fmt.Fprintf(out, "%.0f\n", v)
+		return 0
+	}
+	fmt.Fprintf(os.Stderr, "report: unknown command %q\n", args[0])
+	return 2
+}
+
+func load(path string) ([]sample, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, fmt.Errorf("open results: %w", err)
+	}
+	defer f.Close()
+	var out []sample
+	sc := bufio.NewScanner(f)
+	sc.Buffer(make([]byte, 64<<10), 1<<20)
+	for line := 1; sc.Scan(); line++ {
+		if strings.TrimSpace(sc.Text()) == "" {
+			continue
+		}
+		var s sample
+		if err := json.Unmarshal(sc.Bytes(), &s); err != nil {
+			return nil, fmt.Errorf("%s:%d: %w", path, line, err)
+		}
+		out = append(out, s)
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	if len(out) == 0 {
+		return nil, errors.New("no results")
+	}
+	return out, nil
+}
+
+func values(samples []sample, figure, target, field string) []float64 {
+	var v []float64
+	for _, s := range samples {
+		if s.str("figure") != figure || s.str("target") != target {
+			continue
+		}
+		x, ok := s.num(field)
+		if !ok {
+			x = 0 // omitted means zero (e.g. no requests completed)
+		}
+		v = append(v, x)
+	}
+	return v
+}
+
+func median(v []float64) (float64, bool) {
+	if len(v) == 0 {
+		return 0, false
+	}
+	v = slices.Clone(v)
+	slices.Sort(v)
+	if len(v)%2 == 1 {
+		return v[len(v)/2], true
+	}
+	return (v[len(v)/2-1] + v[len(v)/2]) / 2, true
+}
+
+func sum(samples []sample, figure, target, field string) float64 {
+	var t float64
+	for _, x := range values(samples, figure, target, field) {
+		t += x
+	}
+	return t
+}
+
+var (
+	targets = []string{"direct", "callgate", "squid", "tinyproxy"}
+	peers   = []string{"squid", "tinyproxy"}
+)
+
+// row is one line of the main table. higher says which way is better.
+type row struct {
+	label  string
+	unit   string
+	higher bool
+	vals   map[string]float64 // target → median; missing = not measured
+	goal   string
+	met    func(v map[string]float64) (bool, bool) // met, known
+}
+
+func writeTables(w io.Writer, samples []sample) {
+	rows := mainRows(samples)
+	fmt.Fprintln(w, "| figure | direct | callgate | squid | tinyproxy | callgate/direct | squid/direct | tinyproxy/direct | callgate/best peer | target for callgate | met |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---|---|")
+	for _, r := range rows {
+		cells := []string{r.label + " (" + r.unit + ")"}
+		for _, t := range targets {
+			cells = append(cells, fmtVal(r.vals, t))
+		}
+		d, hasD := r.vals["direct"]
+		for _, t := range []string{"callgate", "squid", "tinyproxy"} {
+			v, ok := r.vals[t]
+			if !ok || !hasD || d == 0 {
+				cells = append(cells, "—")
+				continue
+			}
+			cells = append(cells, fmt.Sprintf("%.0f%%", 100*v/d))
+		}
+		cells = append(cells, bestPeerRatio(r))
+		cells = append(cells, r.goal)
+		met, known := false, false
+		if r.met != nil {
+			met, known = r.met(r.vals)
+		}
+		switch {
+		case !known:
+			cells = append(cells, "—")
+		case met:
+			cells = append(cells, "yes")
+		default:
+			cells = append(cells, "**no**")
+		}
+		fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
+	}
+	fmt.Fprintln(w)
+	writeDetails(w, samples)
+}
+
+func fmtVal(vals map[string]float64, t string) string {
+	v, ok := vals[t]
+	if !ok {
+		return "—"
+	}
+	switch {
+	case math.Abs(v) >= 100:
+		return fmt.Sprintf("%.0f", v)
+	case math.Abs(v) >= 10:
+		return fmt.Sprintf("%.1f", v)
+	default:
+		return fmt.Sprintf("%.2f", v)
+	}
+}
+
+// bestPeerRatio is callgate over the better of squid and tinyproxy ("2.1×"
+// means callgate is 2.1 times the best peer's figure, whichever way is better).
+func bestPeerRatio(r row) string {
+	cg, ok := r.vals["callgate"]
+	if !ok {
+		return "—"
+	}
+	best, found := 0.0, false
+	for _, p := range peers {
+		v, ok := r.vals[p]
+		if !ok {
+			continue
+		}
+		if !found || (r.higher && v > best) || (!r.higher && v < best) {
+			best, found = v, true
+		}
+	}
+	if !found || best == 0 {
+		return "—"
+	}
+	return fmt.Sprintf("%.2f×", cg/best)
+}
+
+func medians(samples []sample, figure, field string, scale float64, which []string) map[string]float64 {
+	m := map[string]float64{}
+	for _, t := range which {
+		if v, ok := median(values(samples, figure, t, field)); ok {
+			m[t] = v * scale
+		}
+	}
+	return m
+}
+
+func mainRows(samples []sample) []row {
+	ratioTo := func(v map[string]float64, base string, min float64) (bool, bool) {
+		cg, ok1 := v["callgate"]
+		b, ok2 := v[base]
+		if !ok1 || !ok2 || b == 0 {
+			return false, false
+		}
+		return cg >= min*b, true
+	}
+	var rows []row
+	rows = append(rows, row{
+		label: "absolute-form keep-alive", unit: "req/s", higher: true,
+		vals: medians(samples, "absolute", "rps", 1, targets),
+		goal: "≥ 2× squid, ≥ 40% of direct",
+		met: func(v map[string]float64) (bool, bool) {
+			a, k1 := ratioTo(v, "squid", 2)
+			b, k2 := ratioTo(v, "direct", 0.40)
+			return a && b, k1 && k2
+		},
+	}, row{
+		label: "requests inside 64 CONNECT tunnels", unit: "req/s", higher: true,
+		vals: medians(samples, "tunnel", "rps", 1, targets),
+		goal: "≥ 75% of direct",
+		met:  func(v map[string]float64) (bool, bool) { return ratioTo(v, "direct", 0.75) },
+	}, row{
+		label: "tunnel setups (CONNECT + GET + close)", unit: "/s", higher: true,
+		vals: medians(samples, "setup", "rps", 1, targets),
+		goal: "≥ 2× squid",
+		met:  func(v map[string]float64) (bool, bool) { return ratioTo(v, "squid", 2) },
+	}, row{
+		label: "bulk through one tunnel", unit: "MB/s", higher: true,
+		vals: medians(samples, "bulk", "mb_per_s", 1, targets),
+		goal: "≥ 85% of direct",
+		met:  func(v map[string]float64) (bool, bool) { return ratioTo(v, "direct", 0.85) },
+	})
+	idle := medians(samples, "idle", "rss_bytes_per_tunnel", 1.0/1024, targets)
+	fds := medians(samples, "idle", "fds_per_tunnel", 1, targets)
+	held := map[string]float64{}
+	for _, t := range targets {
+		if v := values(samples, "idle", t, "tunnels_alive"); len(v) > 0 {
+			held[t] = slices.Min(v) // the worst round: all must have held
+		}
+	}
+	want := 0.0
+	for _, t := range targets {
+		if v := values(samples, "idle", t, "tunnels"); len(v) > 0 {
+			want = max(want, slices.Max(v))
+		}
+	}
+	rows = append(rows, row{
+		label: "memory per idle tunnel", unit: "KiB", higher: false, vals: idle,
+		goal: "≤ 12 KiB",
+		met: func(v map[string]float64) (bool, bool) {
+			cg, ok := v["callgate"]
+			return cg <= 12, ok
+		},
+	}, row{
+		label: "fds per idle tunnel", unit: "fds", higher: false, vals: fds,
+		goal: "exactly 2",
+		met: func(v map[string]float64) (bool, bool) {
+			cg, ok := v["callgate"]
+			return math.Abs(cg-2) < 0.01, ok
+		},
+	}, row{
+		label: "idle tunnels held (worst round)", unit: "tunnels", higher: true, vals: held,
+		goal: fmt.Sprintf("all %.0f", want),
+		met: func(v map[string]float64) (bool, bool) {
+			cg, ok := v["callgate"]
+			return cg >= want && want > 0, ok
+		},
+	})
+	added := map[string]float64{}
+	for _, p := range []string{"callgate", "squid", "tinyproxy"} {
+		fig := "latency-" + p
+		pv, ok1 := median(values(samples, fig, p, "p99_us"))
+		dv, ok2 := median(values(samples, fig, "direct", "p99_us"))
+		if ok1 && ok2 {
+			added[p] = (pv - dv) / 1000
+		}
+	}
+	rows = append(rows, row{
+		label: "p99 latency added at half of own max load", unit: "ms", higher: false, vals: added,
+		goal: "≤ 1 ms",
+		met: func(v map[string]float64) (bool, bool) {
+			cg, ok := v["callgate"]
+			return cg <= 1, ok
+		},
+	})
+	return rows
+}
+
+// writeDetails prints, per figure and target, what explains the figure:
+// latency percentiles, the proxy's CPU per operation, errors and rounds.
+func writeDetails(w io.Writer, samples []sample) {
+	var figures []string
+	for _, s := range samples {
+		if f := s.str("figure"); f != "" && !slices.Contains(figures, f) {
+			figures = append(figures, f)
+		}
+	}
+	fmt.Fprintln(w, "| figure | target | rounds | median rate | p50 µs | p99 µs | proxy CPU s | proxy CPU µs/op | origin CPU s | loadgen CPU s | other CPU s | errors (all rounds) | first error |")
+	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
+	for _, f := range figures {
+		for _, t := range targets {
+			n := len(values(samples, f, t, "mode"))
+			if n == 0 {
+				continue
+			}
+			rate := "—"
+			if v, ok := median(values(samples, f, t, "rps")); ok && v > 0 {
+				rate = fmt.Sprintf("%.0f/s", v)
+			}
+			if v, ok := median(values(samples, f, t, "mb_per_s")); ok && v > 0 {
+				rate = fmt.Sprintf("%.0f MB/s", v)
+			}
+			if f == "idle" {
+				if v, ok := median(values(samples, f, t, "rss_bytes_per_tunnel")); ok {
+					rate = fmt.Sprintf("%.1f KiB/tunnel", v/1024)
+				}
+			}
+			med := func(field string, format string) string {
+				v, ok := median(values(samples, f, t, field))
+				if !ok || v == 0 {
+					return "—"
+				}
+				return fmt.Sprintf(format, v)
+			}
+			first := ""
+			for _, s := range samples {
+				if s.str("figure") == f && s.str("target") == t && s.str("first_error") != "" {
+					first = strings.ReplaceAll(s.str("first_error"), "|", "/")
+					if len(first) > 80 {
+						first = first[:80] + "…"
+					}
+					break
+				}
+			}
+			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %s |\n",
+				f, t, n, rate, med("p50_us", "%.0f"), med("p99_us", "%.0f"),
+				med("proxy_cpu_s", "%.2f"), med("proxy_cpu_us_per_op", "%.1f"),
+				med("origin_cpu_s", "%.2f"), med("loadgen_cpu_s", "%.2f"), med("other_cpu_s", "%.2f"),
+				sum(samples, f, t, "errors"), first)
+		}
+	}
+}

@@ -1,0 +1,351 @@
+#!/usr/bin/env bash
+# bench/run.sh — measure callgate against direct (no proxy), squid and
+# tinyproxy, side by side, in one run, on loopback only.
+#
+# It installs squid and tinyproxy from Debian packages if they are missing,
+# builds callgate, the origin, the load generator and the report, starts the
+# origin and the three proxies, and measures each figure for every target in
+# alternation (direct callgate squid tinyproxy, direct callgate …) for
+# BENCH_ROUNDS rounds. It prints the medians with ratios to direct and to the
+# best peer, and keeps every raw result under bench/results/RUN_ID/.
+#
+# Every process it starts, it stops by PID (trap on EXIT).
+#
+# Knobs (environment):
+#   BENCH_ROUNDS=3          rounds per figure (medians over these)
+#   BENCH_DURATION=5s       measured time of each timed run
+#   BENCH_WARMUP=1s         unmeasured load before it
+#   BENCH_CONNS=64          keep-alive connections (absolute, latency figures)
+#   BENCH_TUNNELS=64        long-lived tunnels (tunnel figure)
+#   BENCH_SETUP_CONNS=16    parallel setup loops (setup figure)
+#   BENCH_BULK_BYTES=1073741824   bytes through one tunnel (bulk figure)
+#   BENCH_IDLE_TUNNELS=9000 idle tunnels held (idle figure)
+#   BENCH_IDLE_HOLD=3s      how long they are held before RSS/fds are read
+#   BENCH_TARGETS="direct callgate squid tinyproxy"
+#   BENCH_FIGURES="absolute tunnel setup bulk idle latency"
+#   BENCH_INSTALL=1         0: never run apt-get (fail if squid/tinyproxy are missing)
+#   BENCH_QUIET_WAIT=5s     before each run, wait up to this long for the machine to be
+#                           idle (other programs' CPU is noise on 2 cores); 0 disables
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/.." && pwd)
+cd "$ROOT"
+
+: "${BENCH_ROUNDS:=3}"
+: "${BENCH_DURATION:=5s}"
+: "${BENCH_WARMUP:=1s}"
+: "${BENCH_CONNS:=64}"
+: "${BENCH_TUNNELS:=64}"
+: "${BENCH_SETUP_CONNS:=16}"
+: "${BENCH_BULK_BYTES:=1073741824}"
+: "${BENCH_IDLE_TUNNELS:=9000}"
+: "${BENCH_IDLE_HOLD:=3s}"
+: "${BENCH_TARGETS:=direct callgate squid tinyproxy}"
+: "${BENCH_FIGURES:=absolute tunnel setup bulk idle latency}"
+: "${BENCH_INSTALL:=1}"
+: "${BENCH_QUIET_WAIT:=5s}"
+
+log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+# 9,000 idle tunnels need 18,000+ fds in the proxy; this machine's hard limit is 20,000.
+ulimit -n 20000 2>/dev/null || ulimit -n "$(ulimit -Hn)"
+[ "$(ulimit -n)" -ge 19000 ] || log "warning: ulimit -n is $(ulimit -n); the idle figure needs ~19000"
+
+RUN_ID=$(date -u +%Y%m%dT%H%M%SZ)
+OUT=$ROOT/bench/results/$RUN_ID
+mkdir -p "$OUT"
+RESULTS=$OUT/results.jsonl
+: >"$RESULTS"
+WORK=$(mktemp -d /tmp/callgate-bench.XXXXXX)
+chmod 755 "$WORK"
+BIN=$ROOT/bin
+
+# --- process bookkeeping: every PID we start, and only those -------------
+declare -A PID=()   # name → pid
+
+stop() { # stop NAME: TERM, wait up to 5 s, then KILL — by PID only
+	local name=$1 pid=${PID[$1]:-}
+	[ -n "$pid" ] || return 0
+	unset "PID[$name]"
+	kill -TERM "$pid" 2>/dev/null || return 0
+	for _ in $(seq 50); do
+		kill -0 "$pid" 2>/dev/null || { wait "$pid" 2>/dev/null || true; return 0; }
+		sleep 0.1
+	done
+	log "$name (pid $pid) ignored SIGTERM; killing"
+	kill -KILL "$pid" 2>/dev/null || true
+	wait "$pid" 2>/dev/null || true
+}
+
+cleanup() {
+	local rc=$?
+	trap - EXIT INT TERM
+	for name in "${!PID[@]}"; do stop "$name"; done
+	cp -f "$WORK"/*.log "$WORK"/squid/cache.log "$OUT"/ 2>/dev/null || true
+	rm -rf "$WORK"
+	exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+# --- ports -----------------------------------------------------------------
+port_in_use() { # port_in_use PORT: a listener exists on it (any address)
+	local hex
+	hex=$(printf ':%04X ' "$1")
+	grep -qi "$hex[0-9A-F:]* 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null
+}
+NEXT_PORT=${BENCH_PORT_BASE:-23100}
+free_port() {
+	while port_in_use "$NEXT_PORT"; do NEXT_PORT=$((NEXT_PORT + 1)); done
+	echo "$NEXT_PORT"
+	NEXT_PORT=$((NEXT_PORT + 1))
+}
+
+# --- install and build -----------------------------------------------------
+install_peers() {
+	command -v squid >/dev/null && command -v tinyproxy >/dev/null && return 0
+	[ "$BENCH_INSTALL" = 1 ] || die "squid or tinyproxy missing and BENCH_INSTALL=0"
+	local sudo=
+	[ "$(id -u)" = 0 ] || sudo=sudo
+	log "installing squid and tinyproxy (apt-get)"
+	$sudo apt-get update -qq >"$OUT/apt.log" 2>&1 || die "apt-get update failed (see $OUT/apt.log)"
+	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq squid tinyproxy >>"$OUT/apt.log" 2>&1 ||
+		die "apt-get install failed (see $OUT/apt.log)"
+	for cmd in squid tinyproxy; do
+		command -v "$cmd" >/dev/null || PATH=$PATH:/usr/sbin
+	done
+	command -v squid >/dev/null && command -v tinyproxy >/dev/null || die "squid/tinyproxy still missing"
+}
+
+HAVE_CALLGATE=0
+build() {
+	mkdir -p "$BIN"
+	log "building origin, loadgen, report"
+	go build -o "$BIN/bench-origin" ./bench/origin
+	go build -o "$BIN/bench-loadgen" ./bench/loadgen
+	go build -o "$BIN/bench-report" ./bench/report
+	if [[ " $BENCH_TARGETS " == *" callgate "* ]]; then
+		log "building callgate"
+		if go build -o "$BIN/callgate" ./cmd/callgate >"$OUT/callgate-build.log" 2>&1; then
+			HAVE_CALLGATE=1
+		else
+			log "callgate does not build (see $OUT/callgate-build.log); SKIPPING callgate, measuring the others"
+			sed -n 1,5p "$OUT/callgate-build.log" >&2
+		fi
+	fi
+}
+
+# --- the processes -----------------------------------------------------------
+ORIGIN_PORT= CG_PORT= CG_ADMIN= SQUID_PORT= TINY_PORT=
+
+wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
+	local tries=$(($1 * 10))
+	shift
+	for _ in $(seq "$tries"); do
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+proxied_ok() { # proxied_ok PROXYPORT URL: a GET through the proxy returns 200
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -x "127.0.0.1:$1" "$2")" = 200 ]
+}
+
+start_origin() {
+	rm -f "$WORK/origin.port"
+	"$BIN/bench-origin" -listen 127.0.0.1:0 -portfile "$WORK/origin.port" >"$WORK/origin.log" 2>&1 &
+	PID[origin]=$!
+	wait_for 10 test -s "$WORK/origin.port" || die "origin did not start (see $WORK/origin.log)"
+	ORIGIN_PORT=$(cat "$WORK/origin.port")
+	log "origin on 127.0.0.1:$ORIGIN_PORT (pid ${PID[origin]})"
+}
+
+fill() { # fill TEMPLATE OUT PORT: substitute the placeholders
+	sed -e "s#@PORT@#$3#g" -e "s#@ADMIN_PORT@#${CG_ADMIN:-0}#g" \
+		-e "s#@ORIGIN_PORT@#$ORIGIN_PORT#g" -e "s#@DIR@#$(dirname "$2")#g" "$1" >"$2"
+}
+
+start_callgate() {
+	[ -n "$CG_PORT" ] || { CG_PORT=$(free_port); CG_ADMIN=$(free_port); }
+	fill bench/conf/callgate.yaml.tmpl "$WORK/callgate/callgate.yaml" "$CG_PORT"
+	"$BIN/callgate" serve --config "$WORK/callgate/callgate.yaml" >>"$WORK/callgate.log" 2>&1 &
+	PID[callgate]=$!
+	if ! wait_for 30 test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$CG_ADMIN/readyz")" = 200 ||
+		! wait_for 30 proxied_ok "$CG_PORT" "http://origin.bench.internal:$ORIGIN_PORT/"; then
+		log "callgate did not become ready (see $OUT/callgate.log); SKIPPING callgate"
+		tail -5 "$WORK/callgate.log" >&2 || true
+		stop callgate
+		return 1
+	fi
+}
+
+start_squid() {
+	[ -n "$SQUID_PORT" ] || SQUID_PORT=$(free_port)
+	fill bench/conf/squid.conf.tmpl "$WORK/squid/squid.conf" "$SQUID_PORT"
+	# squid, started as root, drops to the "proxy" user and must write its dir.
+	id proxy >/dev/null 2>&1 && chown -R proxy: "$WORK/squid"
+	squid -N -f "$WORK/squid/squid.conf" >>"$WORK/squid.log" 2>&1 &
+	PID[squid]=$!
+	wait_for 30 proxied_ok "$SQUID_PORT" "http://127.0.0.1:$ORIGIN_PORT/" ||
+		die "squid did not start (see $OUT/squid.log and cache.log)"
+}
+
+start_tinyproxy() {
+	[ -n "$TINY_PORT" ] || TINY_PORT=$(free_port)
+	fill bench/conf/tinyproxy.conf.tmpl "$WORK/tinyproxy/tinyproxy.conf" "$TINY_PORT"
+	tinyproxy -d -c "$WORK/tinyproxy/tinyproxy.conf" >>"$WORK/tinyproxy.log" 2>&1 &
+	PID[tinyproxy]=$!
+	wait_for 30 proxied_ok "$TINY_PORT" "http://127.0.0.1:$ORIGIN_PORT/" ||
+		die "tinyproxy did not start (see $OUT/tinyproxy.log)"
+}
+
+start_target() {
+	case $1 in
+	direct) return 0 ;;
+	callgate) start_callgate ;;
+	squid) start_squid ;;
+	tinyproxy) start_tinyproxy ;;
+	esac
+	log "$1 on 127.0.0.1:$(proxy_port "$1") (pid ${PID[$1]})"
+}
+
+proxy_port() {
+	case $1 in
+	callgate) echo "$CG_PORT" ;;
+	squid) echo "$SQUID_PORT" ;;
+	tinyproxy) echo "$TINY_PORT" ;;
+	esac
+}
+
+# --- measuring -----------------------------------------------------------------
+# lg FIGURE TARGET ROUND LOADGEN-ARGS...: one loadgen run, appended to RESULTS.
+# callgate is given the origin's name (it refuses IP literals and maps the
+# name through its simulated PrivateLink endpoint); direct, squid and
+# tinyproxy get 127.0.0.1:PORT, so neither peer does a DNS lookup.
+lg() {
+	local figure=$1 target=$2 round=$3
+	shift 3
+	local args=(-figure "$figure" -name "$target" -round "$round" -origin-pid "${PID[origin]}" -quiet-wait "$BENCH_QUIET_WAIT")
+	if [ "$target" = direct ]; then
+		args+=(-target "127.0.0.1:$ORIGIN_PORT")
+	else
+		args+=(-proxy "127.0.0.1:$(proxy_port "$target")" -pid "${PID[$target]}")
+		if [ "$target" = callgate ]; then
+			args+=(-target "origin.bench.internal:$ORIGIN_PORT")
+		else
+			args+=(-target "127.0.0.1:$ORIGIN_PORT")
+		fi
+	fi
+	local line
+	if ! line=$("$BIN/bench-loadgen" "${args[@]}" "$@" 2>>"$WORK/loadgen.log"); then
+		log "$figure/$target round $round: loadgen failed (see $OUT/loadgen.log)"
+		return 0
+	fi
+	echo "$line" >>"$RESULTS"
+	log "$figure/$target r$round: $(summary "$line")"
+}
+
+summary() { # the fields worth a glance, from one JSON line
+	local s=""
+	for k in rps mb_per_s p99_us proxy_cpu_us_per_op rss_bytes_per_tunnel fds_per_tunnel tunnels_alive errors other_cpu_s; do
+		local v
+		v=$(grep -o "\"$k\":[0-9.e+-]*" <<<"$1" | head -1 | cut -d: -f2)
+		[ -n "$v" ] && s+="$k=$(printf '%.6g' "$v") "
+	done
+	echo "$s"
+}
+
+timed() { echo -duration "$BENCH_DURATION" -warmup "$BENCH_WARMUP"; }
+
+figure_absolute() { lg absolute "$1" "$2" -mode absolute -conns "$BENCH_CONNS" $(timed); }
+figure_tunnel() { lg tunnel "$1" "$2" -mode tunnel-requests -conns "$BENCH_TUNNELS" $(timed); }
+figure_setup() { lg setup "$1" "$2" -mode tunnel-setup -conns "$BENCH_SETUP_CONNS" $(timed); }
+figure_bulk() { lg bulk "$1" "$2" -mode bulk -bytes "$BENCH_BULK_BYTES" -duration 60s; }
+figure_idle() {
+	# A fresh process per measurement: a proxy that already held 9,000
+	# tunnels keeps that memory in its allocator, and the delta would read ~0.
+	[ "$1" = direct ] && return 0
+	stop "$1"
+	start_target "$1" || return 0
+	lg idle "$1" "$2" -mode idle -tunnels "$BENCH_IDLE_TUNNELS" -hold "$BENCH_IDLE_HOLD" -concurrency 64 -duration 60s
+}
+
+# The latency figure: each proxy at half of its own median max absolute-form
+# rate, against direct at the same rate, alternating; added = p99 difference.
+figure_latency_all() {
+	for p in $ACTIVE; do
+		[ "$p" = direct ] && continue
+		local max rate
+		max=$("$BIN/bench-report" median "$RESULTS" absolute "$p" rps 2>/dev/null) || {
+			log "latency/$p: no absolute figure to take half of; skipped"
+			continue
+		}
+		rate=$((max / 2))
+		[ "$rate" -gt 0 ] || continue
+		log "latency/$p: paced at $rate req/s (half of $max)"
+		for r in $(seq "$BENCH_ROUNDS"); do
+			lg "latency-$p" direct "$r" -mode absolute -conns "$BENCH_CONNS" -rate "$rate" $(timed)
+			lg "latency-$p" "$p" "$r" -mode absolute -conns "$BENCH_CONNS" -rate "$rate" $(timed)
+		done
+	done
+}
+
+# --- main ---------------------------------------------------------------------------
+install_peers
+build
+
+{
+	echo "run: $RUN_ID"
+	echo "commit: $(git rev-parse --short HEAD 2>/dev/null || echo unknown)"
+	echo "nproc: $(nproc)"
+	echo "kernel: $(uname -srm)"
+	echo "go: $(go version)"
+	echo "squid: $(squid -v | head -1)"
+	echo "tinyproxy: $(tinyproxy -v 2>&1 | head -1)"
+	echo "ulimit -n: $(ulimit -n)"
+	echo "settings: rounds=$BENCH_ROUNDS duration=$BENCH_DURATION warmup=$BENCH_WARMUP conns=$BENCH_CONNS tunnels=$BENCH_TUNNELS setup_conns=$BENCH_SETUP_CONNS bulk_bytes=$BENCH_BULK_BYTES idle_tunnels=$BENCH_IDLE_TUNNELS idle_hold=$BENCH_IDLE_HOLD"
+	echo
+	lscpu | head -20
+} >"$OUT/machine.txt"
+
+mkdir -p "$WORK/callgate" "$WORK/squid" "$WORK/tinyproxy"
+echo "127.0.0.1 origin.bench.internal" >"$WORK/squid/hosts"
+start_origin
+
+ACTIVE=
+for t in $BENCH_TARGETS; do
+	case $t in
+	direct) ACTIVE+=" direct" ;;
+	callgate)
+		[ "$HAVE_CALLGATE" = 1 ] || continue
+		start_target callgate && ACTIVE+=" callgate"
+		;;
+	squid | tinyproxy)
+		start_target "$t"
+		ACTIVE+=" $t"
+		;;
+	*) die "unknown target $t" ;;
+	esac
+done
+log "targets:$ACTIVE; figures: $BENCH_FIGURES; rounds: $BENCH_ROUNDS; results: $OUT"
+
+START=$SECONDS
+for fig in $BENCH_FIGURES; do
+	if [ "$fig" = latency ]; then
+		figure_latency_all
+		continue
+	fi
+	declare -F "figure_$fig" >/dev/null || die "unknown figure $fig"
+	for r in $(seq "$BENCH_ROUNDS"); do
+		for t in $ACTIVE; do
+			"figure_$fig" "$t" "$r"
+		done
+	done
+done
+log "measured in $((SECONDS - START)) s"
+
+"$BIN/bench-report" table "$RESULTS" | tee "$OUT/table.md"
+ln -sfn "$RUN_ID" "$ROOT/bench/results/latest"
+log "results: $OUT (table.md, results.jsonl, machine.txt, logs)"
