@@ -50,6 +50,7 @@ type Front struct {
 	rules    []*rule
 	requests map[string]int // by Action; "" holds the total
 	injected int
+	last     map[string]url.Values // the last request's form, by Action
 }
 
 // rule answers the next `left` requests whose Action matches.
@@ -76,6 +77,7 @@ func New(target string) (*Front, error) {
 		url:      "http://" + ln.Addr().String(),
 		ln:       ln,
 		requests: map[string]int{},
+		last:     map[string]url.Values{},
 	}
 	f.proxy = &httputil.ReverseProxy{
 		Rewrite: func(r *httputil.ProxyRequest) {
@@ -122,6 +124,14 @@ func (f *Front) Requests(action string) int {
 	return f.requests[action]
 }
 
+// LastForm returns the form parameters of the last request for action
+// (nil if none), to check what the SDK sent, e.g. a ClientToken.
+func (f *Front) LastForm(action string) url.Values {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.last[action]
+}
+
 // Injected counts the requests the front answered itself.
 func (f *Front) Injected() int {
 	f.mu.Lock()
@@ -152,12 +162,12 @@ func (f *Front) addRule(r *rule) {
 // ServeHTTP counts the request, answers it from the first matching rule, or
 // forwards it.
 func (f *Front) ServeHTTP(w http.ResponseWriter, req *http.Request) {
-	action, err := readAction(req)
+	action, form, err := readAction(req)
 	if err != nil {
 		http.Error(w, "faultfront: "+err.Error(), http.StatusBadRequest)
 		return
 	}
-	r := f.take(action)
+	r := f.take(action, form)
 	if r == nil {
 		f.proxy.ServeHTTP(w, req)
 		return
@@ -180,12 +190,13 @@ func (f *Front) ServeHTTP(w http.ResponseWriter, req *http.Request) {
 
 // take counts the request and consumes one answer of the first rule that
 // matches, or returns nil to forward.
-func (f *Front) take(action string) *rule {
+func (f *Front) take(action string, form url.Values) *rule {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.requests[""]++
 	if action != "" {
 		f.requests[action]++
+		f.last[action] = form
 	}
 	for i, r := range f.rules {
 		if r.action != "" && r.action != action {
@@ -201,32 +212,32 @@ func (f *Front) take(action string) *rule {
 	return nil
 }
 
-// readAction finds the AWS query-protocol Action in the form body or URL,
-// putting the body back for the proxy.
-func readAction(req *http.Request) (string, error) {
-	if a := req.URL.Query().Get("Action"); a != "" {
-		return a, nil
+// readAction finds the AWS query-protocol Action and the form in the body
+// or URL, putting the body back for the proxy.
+func readAction(req *http.Request) (string, url.Values, error) {
+	if q := req.URL.Query(); q.Get("Action") != "" {
+		return q.Get("Action"), q, nil
 	}
 	if req.Body == nil {
-		return "", nil
+		return "", nil, nil
 	}
 	body, err := io.ReadAll(io.LimitReader(req.Body, maxBody+1))
 	req.Body.Close()
 	if err != nil {
-		return "", fmt.Errorf("read body: %w", err)
+		return "", nil, fmt.Errorf("read body: %w", err)
 	}
 	if len(body) > maxBody {
-		return "", errors.New("request body too large")
+		return "", nil, errors.New("request body too large")
 	}
 	req.Body = io.NopCloser(bytes.NewReader(body))
 	if !strings.HasPrefix(req.Header.Get("Content-Type"), "application/x-www-form-urlencoded") {
-		return "", nil
+		return "", nil, nil
 	}
 	form, err := url.ParseQuery(string(body))
 	if err != nil {
-		return "", nil // not a query-protocol request; forward it as is
+		return "", nil, nil // not a query-protocol request; forward it as is
 	}
-	return form.Get("Action"), nil
+	return form.Get("Action"), form, nil
 }
 
 // signedFor returns the service in the SigV4 credential scope

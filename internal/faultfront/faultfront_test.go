@@ -89,6 +89,12 @@ func TestFront(t *testing.T) {
 	if got := f.Injected(); got != 6 {
 		t.Errorf("Injected = %d, want 6", got)
 	}
+	if got := f.LastForm("DescribeVpcEndpoints").Get("Version"); got != "2016-11-15" {
+		t.Errorf("LastForm(DescribeVpcEndpoints)[Version] = %q", got)
+	}
+	if f.LastForm("Nope") != nil {
+		t.Error("LastForm of an action never seen: want nil")
+	}
 	if got := f.Pending(); got != 0 {
 		t.Errorf("Pending = %d, want 0", got)
 	}
