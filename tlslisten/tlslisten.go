@@ -45,7 +45,7 @@ type Provider struct {
 	magic    *certmagic.Config
 	cache    *certmagic.Cache
 	fallback atomic.Pointer[tls.Certificate] // file mode: the last good pair, for clients without SNI
-	fileHash string // certmagic's hash of the cached file pair; used only by the file-watch goroutine
+	fileHash string                          // certmagic's hash of the cached file pair; used only by the file-watch goroutine
 	cancel   context.CancelFunc
 	log      *zap.Logger
 }
