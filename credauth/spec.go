@@ -2,7 +2,11 @@
 // callout requests, so applications never hold the secret.
 package credauth
 
-import "time"
+import (
+	"encoding/json"
+	"fmt"
+	"time"
+)
 
 // Secret names where a secret value comes from: exactly one of File (re-read
 // when it changes) or Env (read at load).
@@ -36,6 +40,7 @@ type BearerSpec struct {
 }
 
 // HeaderSpec sets one header; Value is a literal unless Secret names a source.
+// A literal Value may itself be a key, so fmt and JSON output redact it.
 type HeaderSpec struct {
 	Name   string
 	Value  string
@@ -61,4 +66,23 @@ type SigV4Spec struct {
 	// RoleARN, when set, is assumed with STS for the signing credentials;
 	// otherwise the SDK's default credential chain is used.
 	RoleARN string
+	// UnsignedPayload signs the literal "UNSIGNED-PAYLOAD" instead of the
+	// body's SHA-256, so bodies stream without buffering. Only some services
+	// (S3) accept it. False (the default) buffers the body, up to
+	// Options.MaxSignedBody, to hash it.
+	UnsignedPayload bool
+}
+
+// Format prints the header with its literal value redacted, for every verb.
+func (h HeaderSpec) Format(f fmt.State, verb rune) {
+	fmt.Fprintf(f, "{Name:%s Value:%s Secret:%v}", h.Name, redactedText, h.Secret)
+}
+
+// MarshalJSON encodes the header with its literal value redacted.
+func (h HeaderSpec) MarshalJSON() ([]byte, error) {
+	return json.Marshal(struct {
+		Name   string
+		Value  string
+		Secret *Secret
+	}{h.Name, redactedText, h.Secret})
 }
