@@ -3,6 +3,7 @@ package connstate_test
 import (
 	"context"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -23,26 +24,18 @@ const (
 
 // fakeClock drives the simulated endpoints' delays and the warm-up
 // arithmetic; timers (polling) still run in real time.
-type fakeClock struct {
-	mu sync.Mutex
-	t  time.Time
-}
+// It is atomic so that benchmarks of Admit measure Admit, not a lock.
+type fakeClock struct{ ns atomic.Int64 }
 
 func newClock() *fakeClock {
-	return &fakeClock{t: time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC)}
+	c := &fakeClock{}
+	c.ns.Store(time.Date(2026, 3, 1, 12, 0, 0, 0, time.UTC).UnixNano())
+	return c
 }
 
-func (c *fakeClock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
+func (c *fakeClock) Now() time.Time { return time.Unix(0, c.ns.Load()).UTC() }
 
-func (c *fakeClock) Advance(d time.Duration) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	c.t = c.t.Add(d)
-}
+func (c *fakeClock) Advance(d time.Duration) { c.ns.Add(int64(d)) }
 
 // simDelays are fake-clock delays: nothing moves until the test advances
 // the clock past them.

@@ -276,7 +276,7 @@ func sameStatuses(a, b []connstate.Status) bool {
 	return true
 }
 
-func mustOK(t *testing.T, err error) {
+func mustOK(t testing.TB, err error) {
 	t.Helper()
 	if err != nil {
 		t.Fatal(err)
