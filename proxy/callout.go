@@ -1,0 +1,177 @@
+package proxy
+
+import (
+	"fmt"
+	"net/http"
+	"net/url"
+	"strings"
+)
+
+// calloutPrefix starts the origin-form callout requests (SPEC §2.3).
+const calloutPrefix = "/callout/"
+
+// serveCallout handles `/callout/{Name}/{path…}`: callgate makes the call
+// to the named credential's URL + path itself, originating TLS for https
+// credentials (verified against the credential's host) and injecting the
+// credential's authentication.
+func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request, st *state, sum *summary) {
+	// The raw request target, not r.URL.Path: the decoded path has already
+	// turned "%2F" into "/" and "%2e%2e" into "..".
+	raw := r.RequestURI
+	if i := strings.IndexByte(raw, '?'); i >= 0 {
+		raw = raw[:i]
+	}
+	name, rest, err := parseCalloutPath(raw)
+	if err != nil {
+		s.refuse(w, sum, badRequest(nil, "the callout path must be /callout/{NamedCredential}/{path} without '.', '..' or encoded '/' segments", err), false)
+		return
+	}
+	d := st.snap.Routes.ByName(name)
+	if d == nil {
+		s.refuse(w, sum, unknownDestination("no named credential has that name"), false)
+		return
+	}
+	sum.bind(st, d)
+	adm, f := s.admit(d)
+	if f != nil {
+		s.refuse(w, sum, f, false)
+		return
+	}
+	escaped := joinCalloutPath(d.BasePath, rest)
+	path, err := url.PathUnescape(escaped)
+	if err != nil { // parseCalloutPath checked every escape; keep the guard
+		s.refuse(w, sum, badRequest(d, "the callout path is not validly escaped", err), false)
+		return
+	}
+	outreq := newOutRequest(r, &url.URL{
+		Scheme:   d.Scheme.String(),
+		Host:     endpointAddr(adm.Endpoint, d),
+		Path:     path,
+		RawPath:  rawPathIfNeeded(path, escaped),
+		RawQuery: r.URL.RawQuery,
+	}, d)
+	if d.Auth != nil {
+		// The credential's own authentication replaces the client's.
+		outreq.Header.Del("Authorization")
+		outreq = outreq.WithContext(r.Context())
+		if err := d.Auth.Inject(outreq); err != nil {
+			s.refuse(w, sum, &refusal{code: CodeCredentialUnavailable, dest: d, connection: d.Connection,
+				message: "the named credential's authentication could not be prepared", cause: err}, false)
+			return
+		}
+	}
+	s.exchange(w, r, outreq, st, d, adm.Revoked, sum)
+}
+
+// parseCalloutPath splits an escaped request path "/callout/{Name}[/rest]"
+// into the decoded credential name and the rest, still escaped and
+// cleaned: empty segments dropped (a trailing slash kept), and an error
+// for any segment that could leave the base path once some server decodes
+// it — ".", "..", their encodings and ";param" forms ("..;"), an encoded
+// "/" or "\", control characters — or that is not valid RFC 3986 pchar.
+func parseCalloutPath(escaped string) (name, rest string, err error) {
+	if !strings.HasPrefix(escaped, calloutPrefix) {
+		return "", "", fmt.Errorf("%w: not under %s", ErrBadCalloutPath, calloutPrefix)
+	}
+	p := escaped[len(calloutPrefix):]
+	rawName, tail, _ := strings.Cut(p, "/")
+	name, err = checkSegment(rawName)
+	if err != nil {
+		return "", "", err
+	}
+	if name == "" {
+		return "", "", fmt.Errorf("%w: no named credential", ErrBadCalloutPath)
+	}
+	if len(p) == len(rawName) {
+		return name, "", nil // "/callout/Name"
+	}
+	var b strings.Builder
+	b.Grow(len(tail) + 1)
+	segs := strings.Split(tail, "/")
+	for i, seg := range segs {
+		dec, err := checkSegment(seg)
+		if err != nil {
+			return "", "", err
+		}
+		if dec == "" {
+			if i == len(segs)-1 {
+				b.WriteByte('/') // trailing slash: the endpoint may care
+			}
+			continue
+		}
+		b.WriteByte('/')
+		b.WriteString(seg)
+	}
+	rest = b.String()
+	if rest == "" {
+		rest = "/"
+	}
+	// "/callout/Name//" and "/callout/Name/" both mean the base path + "/".
+	for strings.HasSuffix(rest, "//") {
+		rest = rest[:len(rest)-1]
+	}
+	return name, rest, nil
+}
+
+// checkSegment validates one escaped path segment and returns it decoded.
+func checkSegment(seg string) (string, error) {
+	for i := 0; i < len(seg); i++ {
+		c := seg[i]
+		if c == '%' {
+			if i+2 >= len(seg) || !isHex(seg[i+1]) || !isHex(seg[i+2]) {
+				return "", fmt.Errorf("%w: bad percent-escape", ErrBadCalloutPath)
+			}
+			i += 2
+			continue
+		}
+		if !isPChar(c) {
+			return "", fmt.Errorf("%w: byte %#02x not allowed in a path", ErrBadCalloutPath, c)
+		}
+	}
+	dec, err := url.PathUnescape(seg)
+	if err != nil {
+		return "", fmt.Errorf("%w: %v", ErrBadCalloutPath, err)
+	}
+	for i := 0; i < len(dec); i++ {
+		if c := dec[i]; c == '/' || c == '\\' || c < 0x20 || c == 0x7f {
+			return "", fmt.Errorf("%w: encoded separator or control character", ErrBadCalloutPath)
+		}
+	}
+	// Some servers drop ";params" before resolving dot segments (Tomcat
+	// reads "..;" as "..").
+	base, _, _ := strings.Cut(dec, ";")
+	if base == "." || base == ".." {
+		return "", fmt.Errorf("%w: dot segment", ErrBadCalloutPath)
+	}
+	return dec, nil
+}
+
+// joinCalloutPath appends the cleaned rest to the credential's escaped
+// base path.
+func joinCalloutPath(base, rest string) string {
+	switch {
+	case rest == "" && base == "":
+		return "/"
+	case rest == "":
+		return base
+	}
+	return base + rest
+}
+
+// isPChar reports whether c may appear unescaped in a path segment
+// (RFC 3986 §3.3: unreserved, sub-delims, ':' and '@').
+func isPChar(c byte) bool {
+	switch {
+	case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9':
+		return true
+	}
+	switch c {
+	case '-', '.', '_', '~', '!', '$', '&', '\'', '(', ')', '*', '+', ',', ';', '=', ':', '@':
+		return true
+	}
+	return false
+}
+
+func isHex(c byte) bool {
+	return '0' <= c && c <= '9' || 'a' <= c && c <= 'f' || 'A' <= c && c <= 'F'
+}

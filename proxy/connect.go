@@ -1,0 +1,215 @@
+package proxy
+
+import (
+	"bytes"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"time"
+
+	"github.com/callgate/callgate/internal/clienthello"
+	"github.com/callgate/callgate/routing"
+)
+
+// connectEstablished is the reply that opens a tunnel (RFC 9110 §9.3.6).
+var connectEstablished = []byte("HTTP/1.1 200 Connection established\r\n\r\n")
+
+// maxTargetLog caps the client-supplied authority written to logs.
+const maxTargetLog = 256
+
+// serveConnect handles `CONNECT host:port` (SPEC §2.1): route, gate, dial
+// the endpoint, and only then answer 200, so every refusal — including an
+// unreachable endpoint — is a real HTTP response instead of the 200.
+func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state, sum *summary) {
+	d, f := s.routeAuthority(r.Host, 0, st, sum)
+	if f != nil {
+		s.refuse(w, sum, f, true)
+		return
+	}
+	adm, f := s.admit(d)
+	if f != nil {
+		s.refuse(w, sum, f, true)
+		return
+	}
+	upstream, err := s.dialAddr(r.Context(), st.snap, endpointAddr(adm.Endpoint, d))
+	if err != nil {
+		if errClientGone(r, err) {
+			sum.outcome, sum.status, sum.err = OutcomeClientGone, 499, err
+			return
+		}
+		s.refuse(w, sum, upstreamRefusal(d, err), true)
+		return
+	}
+	client, buffered, err := hijack(w)
+	if err != nil {
+		_ = upstream.Close()
+		s.refuse(w, sum, &refusal{code: CodeBadRequest, dest: d, connection: d.Connection,
+			message: "CONNECT needs an HTTP/1.1 connection", cause: err}, true)
+		return
+	}
+	sum.status = http.StatusOK
+	sum.outcome = OutcomeClosed
+	if _, err := client.Write(connectEstablished); err != nil {
+		_ = client.Close()
+		_ = upstream.Close()
+		sum.outcome, sum.err = OutcomeClientGone, err
+		return
+	}
+	sum.record() // the set-up ends here; the tunnel's life is not a request duration
+
+	// The flow is registered before the first client byte is awaited, so a
+	// revocation or reload during the ClientHello wait cuts it as well.
+	stop := make(chan struct{})
+	fl := &flow{dest: d, revoked: adm.Revoked, tunnel: true, cancel: func() {
+		close(stop)
+	}}
+	s.flows.add(fl)
+	defer s.flows.remove(fl)
+	gauge := sum.dm.tunnelGauge()
+	gauge.Inc()
+	defer gauge.Dec()
+
+	first, code, err := s.tunnelPrefix(client, buffered, d, stop)
+	if code != 0 {
+		_ = client.Close()
+		_ = upstream.Close()
+		sum.outcome, sum.code, sum.err = OutcomeTunnelDenied, code, err
+		sum.up = int64(len(first))
+		return
+	}
+	if err != nil {
+		_ = client.Close()
+		_ = upstream.Close()
+		sum.outcome, sum.err = OutcomeClientGone, err
+		sum.reason = fl.stopReason()
+		return
+	}
+	if len(first) > 0 {
+		if _, err := upstream.Write(first); err != nil {
+			_ = client.Close()
+			_ = upstream.Close()
+			sum.outcome, sum.err, sum.reason = OutcomeClosed, err, pipeUpstreamClosed
+			return
+		}
+	}
+	res := pipe(client, upstream, s.t.IdleTunnel, stop)
+	sum.up = int64(len(first)) + res.up
+	sum.down = res.down
+	sum.reason = res.reason
+	if why := fl.stopReason(); why != "" {
+		sum.reason = why
+	}
+	sum.err = res.err
+	sum.dm.tunnelBytes(sum.up, sum.down)
+}
+
+// routeAuthority finds the named credential for a client's authority.
+// defaultPort 0 makes the port mandatory (CONNECT).
+func (s *Server) routeAuthority(authority string, defaultPort uint16, st *state, sum *summary) (*routing.Destination, *refusal) {
+	host, port, err := routing.SplitHostPort(authority, defaultPort)
+	if err != nil {
+		sum.target = truncate(authority, maxTargetLog)
+		return nil, badRequest(nil, "the request target is not a valid host:port", err)
+	}
+	d, err := st.snap.Routes.LookupAuthority(host, port)
+	switch {
+	case errors.Is(err, routing.ErrIPLiteral):
+		sum.target = truncate(authority, maxTargetLog)
+		return nil, unknownDestination("IP addresses are never named credentials; use the named credential's host")
+	case err != nil:
+		sum.target = truncate(authority, maxTargetLog)
+		return nil, badRequest(nil, "the request target's host is not a valid DNS name", err)
+	case d == nil:
+		sum.target = truncate(authority, maxTargetLog)
+		return nil, unknownDestination("the destination is not a named credential")
+	}
+	sum.bind(st, d)
+	return d, nil
+}
+
+// hijack takes the client connection from net/http, with the bytes it had
+// already read past the CONNECT request (a client may send its
+// ClientHello without waiting for the 200; those bytes must not be lost).
+func hijack(w http.ResponseWriter) (net.Conn, []byte, error) {
+	hj, ok := w.(http.Hijacker)
+	if !ok {
+		return nil, nil, errors.New("proxy: response writer cannot hijack")
+	}
+	conn, brw, err := hj.Hijack()
+	if err != nil {
+		return nil, nil, fmt.Errorf("proxy: hijack: %w", err)
+	}
+	var buffered []byte
+	if n := brw.Reader.Buffered(); n > 0 {
+		b, _ := brw.Reader.Peek(n)
+		buffered = bytes.Clone(b)
+	}
+	// net/http may have left a deadline on the connection; the tunnel
+	// manages its own.
+	_ = conn.SetDeadline(time.Time{})
+	return conn, buffered, nil
+}
+
+// tunnelPrefix returns the bytes to send upstream before the tunnel
+// starts: for an https named credential the client's ClientHello (checked:
+// its SNI, if any, must be the credential's host) plus anything the client
+// sent after it; for http the bytes already buffered. A non-zero code
+// means the tunnel must be closed and counted.
+func (s *Server) tunnelPrefix(client net.Conn, buffered []byte, d *routing.Destination, stop <-chan struct{}) ([]byte, Code, error) {
+	if d.Scheme != routing.HTTPS {
+		return buffered, 0, nil
+	}
+	_ = client.SetReadDeadline(time.Now().Add(s.t.HeaderRead))
+	// A stop (revocation, reload, shutdown) must not wait for a client
+	// that never sends its hello.
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		select {
+		case <-stop:
+			_ = client.SetReadDeadline(time.Now())
+		case <-done:
+		}
+	}()
+	br := bytes.NewReader(buffered)
+	record, sni, err := clienthello.Read(io.MultiReader(br, client), 0)
+	_ = client.SetReadDeadline(time.Time{})
+	if err != nil {
+		if len(record) == 0 && (errors.Is(err, io.EOF) || isTimeout(err)) {
+			select {
+			case <-stop:
+				return nil, 0, fmt.Errorf("proxy: tunnel stopped before the ClientHello: %w", err)
+			default:
+			}
+			if errors.Is(err, io.EOF) {
+				return nil, 0, fmt.Errorf("proxy: client closed before the ClientHello: %w", err)
+			}
+		}
+		return record, CodeNotTLS, fmt.Errorf("proxy: tunnel to %s: %w", d.Name, err)
+	}
+	if sni != "" {
+		if n, _, nerr := routing.NormalizeHost(sni); nerr != nil || n != d.Host {
+			return record, CodeSNIMismatch, fmt.Errorf("proxy: tunnel to %s: ClientHello names another server", d.Name)
+		}
+	}
+	if br.Len() == 0 {
+		return record, 0, nil
+	}
+	rest := make([]byte, br.Len())
+	_, _ = br.Read(rest)
+	return append(record, rest...), 0, nil
+}
+
+func isTimeout(err error) bool {
+	var ne net.Error
+	return errors.As(err, &ne) && ne.Timeout()
+}
+
+func truncate(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	return s[:n]
+}

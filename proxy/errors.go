@@ -1,0 +1,65 @@
+package proxy
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"io"
+	"net"
+	"syscall"
+)
+
+// Sentinel errors; check them with errors.Is.
+var (
+	// ErrNoGate: Options.Gate is nil; a proxy without a gate would let
+	// every connection carry traffic.
+	ErrNoGate = errors.New("proxy: Options.Gate is required")
+	// ErrNotReady: DialEndpoint was asked for a named credential whose
+	// connection is not Ready (or has no endpoint DNS name yet).
+	ErrNotReady = errors.New("proxy: connection is not ready")
+	// ErrNoEndpoint: the connection is Ready but connstate reported no
+	// endpoint DNS name, so there is nothing callgate may dial.
+	ErrNoEndpoint = errors.New("proxy: connection has no endpoint address")
+	// ErrBadCalloutPath: a /callout/ path is malformed or tries to leave
+	// the named credential's base path (a ".." segment, an encoded "/").
+	ErrBadCalloutPath = errors.New("proxy: invalid callout path")
+)
+
+// classifyUpstream maps a dial, TLS or round-trip error to the SPEC §4 row
+// the client sees, plus the RFC 9209 error token when it is more precise
+// than the row's default. Each test below looks through wrapping, so a
+// Dialer or Transport that adds context does not change the answer.
+func classifyUpstream(err error) (code Code, proxyStatus string) {
+	var (
+		hostErr  x509.HostnameError
+		invalid  x509.CertificateInvalidError
+		unknown  x509.UnknownAuthorityError
+		verify   *tls.CertificateVerificationError
+		dnsErr   *net.DNSError
+		recHdr   tls.RecordHeaderError
+		alertErr tls.AlertError
+		netErr   net.Error
+	)
+	switch {
+	case errors.As(err, &hostErr), errors.As(err, &invalid), errors.As(err, &unknown), errors.As(err, &verify):
+		return CodeCertificateMismatch, ""
+	case errors.As(err, &dnsErr):
+		if dnsErr.IsTimeout {
+			return CodeDNSError, "dns_timeout"
+		}
+		return CodeDNSError, ""
+	case errors.Is(err, context.DeadlineExceeded), errors.As(err, &netErr) && netErr.Timeout():
+		return CodeUpstreamTimeout, ""
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return CodeUpstreamUnreachable, ""
+	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
+		return CodeUpstreamUnreachable, "destination_ip_unroutable"
+	case errors.As(err, &recHdr), errors.As(err, &alertErr):
+		// The endpoint answered, but not with an acceptable TLS server.
+		return CodeUpstreamUnreachable, "tls_protocol_error"
+	case errors.Is(err, io.EOF), errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, syscall.ECONNRESET), errors.Is(err, syscall.EPIPE):
+		return CodeUpstreamUnreachable, "connection_terminated"
+	}
+	return CodeUpstreamUnreachable, "proxy_internal_error"
+}

@@ -1,0 +1,193 @@
+package proxy
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/callgate/callgate/routing"
+)
+
+// transportFor returns d's upstream transport, creating it on first use.
+// Its pool is keyed by the endpoint address the request URL carries, so a
+// new endpoint (a new Ready episode) never reuses a connection to the old.
+func (s *Server) transportFor(st *state, d *routing.Destination) *http.Transport {
+	ds := st.dest(d)
+	if t := ds.transport.Load(); t != nil {
+		return t
+	}
+	snap := st.snap
+	t := &http.Transport{
+		// The proxy never uses another proxy, and the address is the
+		// endpoint's (set by us in the request URL), never the client's.
+		Proxy: nil,
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return s.dialAddr(ctx, snap, addr)
+		},
+		// ServerName is the credential's host: the endpoint's certificate
+		// is verified against it, not against the endpoint DNS name.
+		TLSClientConfig:       d.TLS,
+		TLSHandshakeTimeout:   s.t.TLSHandshake,
+		ResponseHeaderTimeout: s.t.ResponseHeader,
+		IdleConnTimeout:       s.t.IdleConn,
+		ExpectContinueTimeout: time.Second,
+		MaxIdleConnsPerHost:   maxIdlePerEndpoint,
+		// Bodies pass through as the upstream sent them.
+		DisableCompression: true,
+	}
+	if ds.transport.CompareAndSwap(nil, t) {
+		return t
+	}
+	return ds.transport.Load()
+}
+
+// maxIdlePerEndpoint bounds pooled idle connections per named credential.
+const maxIdlePerEndpoint = 256
+
+// exchange sends outreq for d and relays the response to w, streaming both
+// bodies. Failures before the response headers become SPEC §4 refusals;
+// after them the response is cut short.
+func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.Request, st *state, d *routing.Destination, revoked <-chan struct{}, sum *summary) {
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	fl := &flow{dest: d, revoked: revoked, cancel: cancel}
+	s.flows.add(fl)
+	defer s.flows.remove(fl)
+
+	// One watchdog bounds every silence: a client that stops sending its
+	// body, an upstream that stops sending its own, a client that stops
+	// reading.
+	wd := newWatchdog(s.t.IdleTunnel, cancel)
+	defer wd.stop()
+	// The transport reads the request body on its own goroutine, possibly
+	// after RoundTrip returned: count it atomically.
+	var upBytes atomic.Int64
+	defer func() { sum.up = upBytes.Load() }()
+	if outreq.Body != nil {
+		outreq.Body = &activityBody{ReadCloser: outreq.Body, wd: wd, n: &upBytes}
+	}
+	outreq = outreq.WithContext(ctx)
+
+	t := s.transportFor(st, d)
+	if st.retired.Load() {
+		defer t.CloseIdleConnections()
+	}
+	res, err := t.RoundTrip(outreq)
+	if err != nil {
+		switch {
+		case errClientGone(r, err):
+			sum.outcome, sum.status, sum.err = OutcomeClientGone, 499, err
+		case ctx.Err() != nil && fl.stopReason() != "":
+			sum.reason = fl.stopReason()
+			s.refuse(w, sum, &refusal{code: CodeConnectionNotReady, dest: d, connection: d.Connection,
+				message: "the named credential or its connection was withdrawn", cause: err}, false)
+		case ctx.Err() != nil && wd.fired():
+			s.refuse(w, sum, &refusal{code: CodeUpstreamTimeout, dest: d, connection: d.Connection,
+				message: "no data moved for the idle timeout", cause: err}, false)
+		default:
+			s.refuse(w, sum, upstreamRefusal(d, err), false)
+		}
+		return
+	}
+	defer res.Body.Close()
+	wd.touch()
+
+	removeHopByHopHeaders(res.Header)
+	h := w.Header()
+	copyHeader(h, res.Header)
+	addVia(h, res.ProtoMajor, res.ProtoMinor)
+	if len(res.Trailer) > 0 {
+		// Announce trailers so net/http sends them after the body.
+		for k := range res.Trailer {
+			h.Add("Trailer", k)
+		}
+	}
+	w.WriteHeader(res.StatusCode)
+	sum.status = res.StatusCode
+	sum.outcome = OutcomeOK
+
+	rc := http.NewResponseController(w)
+	// Unknown length (streams, server-sent events): flush every chunk,
+	// so the client sees data as the upstream sends it.
+	flush := res.ContentLength == -1
+	n, err := copyResponse(w, rc, res.Body, wd, s.t.IdleTunnel, flush)
+	sum.down = n
+	if err != nil {
+		sum.outcome, sum.err = OutcomeAborted, err
+		if why := fl.stopReason(); why != "" {
+			sum.reason = why
+		} else if wd.fired() {
+			sum.reason = pipeIdle
+		}
+		// Abort the client's response so it cannot mistake a truncated
+		// body for a complete one.
+		panic(http.ErrAbortHandler)
+	}
+	for k, vv := range res.Trailer {
+		for _, v := range vv {
+			h.Add(http.TrailerPrefix+k, v)
+		}
+	}
+}
+
+// copyResponse streams the upstream body to the client. Each write gets a
+// deadline of idle, so a client that stops reading cannot pin the
+// exchange forever.
+func copyResponse(w http.ResponseWriter, rc *http.ResponseController, body io.Reader, wd *watchdog, idle time.Duration, flush bool) (int64, error) {
+	bufp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bufp)
+	buf := *bufp
+	var n int64
+	for {
+		m, rerr := body.Read(buf)
+		if m > 0 {
+			wd.touch()
+			_ = rc.SetWriteDeadline(time.Now().Add(idle))
+			wn, werr := w.Write(buf[:m])
+			n += int64(wn)
+			if werr != nil {
+				return n, werr
+			}
+			if flush {
+				if ferr := rc.Flush(); ferr != nil {
+					return n, ferr
+				}
+			}
+			wd.touch()
+		}
+		if rerr != nil {
+			_ = rc.SetWriteDeadline(time.Time{})
+			if errors.Is(rerr, io.EOF) {
+				return n, nil
+			}
+			return n, rerr
+		}
+	}
+}
+
+// activityBody counts the request body and tells the watchdog it moved.
+type activityBody struct {
+	io.ReadCloser
+	wd *watchdog
+	n  *atomic.Int64
+}
+
+func (b *activityBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if n > 0 {
+		b.n.Add(int64(n))
+		b.wd.touch()
+	}
+	return n, err
+}
+
+// copyBufs recycles the 32 KiB response copy buffers.
+var copyBufs = sync.Pool{New: func() any {
+	b := make([]byte, 32<<10)
+	return &b
+}}

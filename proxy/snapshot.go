@@ -1,0 +1,79 @@
+package proxy
+
+import (
+	"net/http"
+	"sync/atomic"
+
+	"github.com/callgate/callgate/routing"
+)
+
+// Snapshot is the routing the proxy serves: immutable once handed to
+// SetSnapshot, swapped whole on reload. Each request or tunnel loads it
+// once and keeps it until it ends.
+type Snapshot struct {
+	// Routes maps client destinations and callout names to named
+	// credentials. Nil routes nothing: every destination is unknown.
+	Routes *routing.Table
+	// Resolve maps endpoint DNS names to IP addresses before dialing (the
+	// config's `resolve:`). Nil resolves every name through the Dialer.
+	Resolve *routing.Overrides
+}
+
+// state is a Snapshot plus what the server derives from it: per named
+// credential (by Destination.Index) the metric handles and the upstream
+// HTTP transport, both made on first use.
+type state struct {
+	snap  *Snapshot
+	dests []destState
+	// retired is set when a newer state replaced this one: exchanges that
+	// end on it close their transport's idle connections, so no pooled
+	// connection outlives the state by more than its last exchange.
+	retired atomic.Bool
+}
+
+type destState struct {
+	m *destMetrics
+	// transport pools keep-alive connections to this credential's
+	// endpoint for the absolute and callout forms. One per credential:
+	// its TLS config (ServerName, roots, client certificate) is the
+	// credential's, so two credentials on one endpoint never share a
+	// verified connection.
+	transport atomic.Pointer[http.Transport]
+}
+
+// newState derives a state, reusing the previous state's metric handles
+// for credentials that keep their name.
+func newState(snap *Snapshot, prev *state, m *Metrics) *state {
+	st := &state{snap: snap}
+	all := snap.Routes.Destinations()
+	st.dests = make([]destState, len(all))
+	var old map[string]*destMetrics
+	if prev != nil && len(prev.dests) > 0 {
+		old = make(map[string]*destMetrics, len(prev.dests))
+		for _, d := range prev.snap.Routes.Destinations() {
+			old[d.Name] = prev.dests[d.Index].m
+		}
+	}
+	for _, d := range all {
+		dm := old[d.Name]
+		if dm == nil {
+			dm = newDestMetrics(m, d.Name)
+		}
+		st.dests[d.Index].m = dm
+	}
+	return st
+}
+
+// dest returns d's derived state. d must come from this state's table.
+func (st *state) dest(d *routing.Destination) *destState { return &st.dests[d.Index] }
+
+// closeIdle closes the pooled connections of every transport: the state
+// was replaced, so nothing new will use them. In-flight exchanges keep
+// theirs until they end.
+func (st *state) closeIdle() {
+	for i := range st.dests {
+		if t := st.dests[i].transport.Load(); t != nil {
+			t.CloseIdleConnections()
+		}
+	}
+}
