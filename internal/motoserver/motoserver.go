@@ -40,12 +40,19 @@ const RequireEnv = "CALLGATE_REQUIRE_MOTO"
 // takes about a second; a cold, busy machine more).
 const startTimeout = 60 * time.Second
 
+// ErrNotInstalled is returned by Run when moto (its moto_server script and
+// a python3 to run it) is not installed.
+var ErrNotInstalled = errors.New("moto is not installed")
+
 // Server is a running moto with its control port. Its methods are safe for
 // concurrent use.
 type Server struct {
 	url     string
 	control string
 	client  *http.Client
+
+	closeOnce sync.Once
+	stop      func()
 }
 
 // Start runs moto on 127.0.0.1 and stops it (killing its whole process
@@ -53,56 +60,91 @@ type Server struct {
 // CALLGATE_REQUIRE_MOTO is set, in which case it fails.
 func Start(t testing.TB) *Server {
 	t.Helper()
+	s, err := Run()
+	if err != nil {
+		SkipOrFail(t, err)
+	}
+	t.Cleanup(s.Close)
+	return s
+}
+
+// SkipOrFail ends the test for an error from Run: a skip when moto is not
+// installed and CALLGATE_REQUIRE_MOTO is unset, a failure otherwise.
+func SkipOrFail(t testing.TB, err error) {
+	t.Helper()
+	switch {
+	case errors.Is(err, ErrNotInstalled) && os.Getenv(RequireEnv) == "":
+		t.Skipf("%v; install Python moto 5.x (pip install 'moto[server]') or set %s to make this a failure", err, RequireEnv)
+	case errors.Is(err, ErrNotInstalled):
+		t.Fatalf("moto is required (%s is set): %v", RequireEnv, err)
+	default:
+		t.Fatalf("moto: %v", err)
+	}
+}
+
+// Run starts moto on 127.0.0.1 and returns once it answers; the caller
+// must Close it. Tests use Start; Run is for a server shared by a whole
+// package (started once, closed after m.Run in TestMain).
+func Run() (*Server, error) {
 	python, err := findMoto()
 	if err != nil {
-		if os.Getenv(RequireEnv) != "" {
-			t.Fatalf("moto is required (%s is set) but not usable: %v", RequireEnv, err)
-		}
-		t.Skipf("moto is not installed (%v); install Python moto 5.x (pip install 'moto[server]') or set %s to make this a failure", err, RequireEnv)
+		return nil, fmt.Errorf("%w: %v", ErrNotInstalled, err)
 	}
-	script := filepath.Join(t.TempDir(), "moto_harness.py")
+	dir, err := os.MkdirTemp("", "callgate-moto-")
+	if err != nil {
+		return nil, fmt.Errorf("moto harness dir: %w", err)
+	}
+	script := filepath.Join(dir, "moto_harness.py")
 	if err := os.WriteFile(script, harness, 0o600); err != nil {
-		t.Fatalf("write moto harness: %v", err)
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("write moto harness: %w", err)
 	}
 
 	cmd := exec.Command(python, script)
-	// Own process group: the cleanup kills moto and anything it spawned.
+	// Own process group: Close kills moto and anything it spawned.
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true}
-	cmd.Env = append(os.Environ(), "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
-		"AWS_DEFAULT_REGION=us-east-1", "PYTHONUNBUFFERED=1")
+	cmd.Env = harnessEnv()
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
-		t.Fatalf("moto stdin: %v", err)
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("moto stdin: %w", err)
 	}
 	stdout, err := cmd.StdoutPipe()
 	if err != nil {
-		t.Fatalf("moto stdout: %v", err)
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("moto stdout: %w", err)
 	}
 	stderr := &limitedBuffer{max: 64 << 10}
 	cmd.Stderr = stderr
 	if err := cmd.Start(); err != nil {
-		t.Fatalf("start moto (%s): %v", python, err)
-	}
-	t.Cleanup(func() {
-		_ = stdin.Close()
-		_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-		_ = cmd.Wait()
-	})
-
-	ports, err := readReady(stdout, startTimeout)
-	if err != nil {
-		t.Fatalf("moto did not start: %v; stderr:\n%s", err, stderr.String())
+		os.RemoveAll(dir)
+		return nil, fmt.Errorf("start moto (%s): %w", python, err)
 	}
 	s := &Server{
-		url:     "http://" + ports[0],
-		control: "http://" + ports[1],
-		client:  &http.Client{Timeout: 10 * time.Second},
+		client: &http.Client{Timeout: 10 * time.Second},
+		stop: func() {
+			_ = stdin.Close()
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			_ = cmd.Wait()
+			os.RemoveAll(dir)
+		},
 	}
+	ports, err := readReady(stdout, startTimeout)
+	if err != nil {
+		s.Close()
+		return nil, fmt.Errorf("moto did not start: %w; stderr:\n%s", err, stderr.String())
+	}
+	s.url, s.control = "http://"+ports[0], "http://"+ports[1]
 	if err := s.waitAnswering(startTimeout); err != nil {
-		t.Fatalf("moto does not answer: %v; stderr:\n%s", err, stderr.String())
+		s.Close()
+		return nil, fmt.Errorf("moto does not answer: %w; stderr:\n%s", err, stderr.String())
 	}
-	return s
+	return s, nil
 }
+
+// Close stops moto, killing its process group. It is safe to call more
+// than once.
+func (s *Server) Close() { s.closeOnce.Do(s.stop) }
 
 // URL is moto's base URL (http://127.0.0.1:PORT), to use as the EC2 and STS
 // endpoint.
@@ -130,14 +172,32 @@ func UseTestCredentials(t testing.TB) {
 	for k, v := range map[string]string{
 		"AWS_ACCESS_KEY_ID":           "testing",
 		"AWS_SECRET_ACCESS_KEY":       "testing",
-		"AWS_SESSION_TOKEN":           "",
-		"AWS_PROFILE":                 "",
 		"AWS_CONFIG_FILE":             filepath.Join(dir, "config"),
 		"AWS_SHARED_CREDENTIALS_FILE": filepath.Join(dir, "credentials"),
 		"AWS_EC2_METADATA_DISABLED":   "true",
 	} {
 		t.Setenv(k, v)
 	}
+	// Unset, not empty: an empty AWS_PROFILE names a profile "" to some
+	// tools. t.Setenv first so the old values come back after the test.
+	for _, k := range []string{"AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN", "AWS_WEB_IDENTITY_TOKEN_FILE"} {
+		t.Setenv(k, "")
+		_ = os.Unsetenv(k)
+	}
+}
+
+// harnessEnv is the environment moto runs with: the test process's, minus
+// every AWS_* variable (a test's own settings, such as an unset profile,
+// can break botocore), plus moto's fake credentials.
+func harnessEnv() []string {
+	var env []string
+	for _, kv := range os.Environ() {
+		if !strings.HasPrefix(kv, "AWS_") {
+			env = append(env, kv)
+		}
+	}
+	return append(env, "AWS_ACCESS_KEY_ID=testing", "AWS_SECRET_ACCESS_KEY=testing",
+		"AWS_DEFAULT_REGION=us-east-1", "PYTHONUNBUFFERED=1")
 }
 
 func (s *Server) post(ctx context.Context, path string, q url.Values) error {

@@ -2,6 +2,7 @@ package motoserver
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/http"
 	"net/url"
@@ -64,6 +65,42 @@ func TestReadReady(t *testing.T) {
 			}
 			if tc.ok && (ports[0] != "127.0.0.1:1234" || ports[1] != "127.0.0.1:5678") {
 				t.Fatalf("ports = %v", ports)
+			}
+		})
+	}
+}
+
+// fakeTB records how SkipOrFail ended the test.
+type fakeTB struct {
+	testing.TB
+	ended string
+}
+
+func (f *fakeTB) Helper()                        {}
+func (f *fakeTB) Skipf(format string, a ...any)  { f.ended = "skip" }
+func (f *fakeTB) Fatalf(format string, a ...any) { f.ended = "fatal" }
+
+func TestNotInstalled(t *testing.T) {
+	t.Setenv("PATH", t.TempDir())
+	_, err := Run()
+	if !errors.Is(err, ErrNotInstalled) {
+		t.Fatalf("Run without moto on PATH = %v, want ErrNotInstalled", err)
+	}
+	for _, tc := range []struct {
+		name, require string
+		err           error
+		want          string
+	}{
+		{"skipped", "", err, "skip"},
+		{"required", "1", err, "fatal"},
+		{"broken", "", errors.New("moto crashed"), "fatal"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			t.Setenv(RequireEnv, tc.require)
+			f := &fakeTB{TB: t}
+			SkipOrFail(f, tc.err)
+			if f.ended != tc.want {
+				t.Fatalf("SkipOrFail ended the test with %q, want %q", f.ended, tc.want)
 			}
 		})
 	}
