@@ -249,7 +249,7 @@ lg() {
 
 summary() { # the fields worth a glance, from one JSON line
 	local s=""
-	for k in rps mb_per_s p99_us proxy_cpu_us_per_op rss_bytes_per_tunnel fds_per_tunnel tunnels_alive errors other_cpu_s; do
+	for k in rps mb_per_s p99_us proxy_cpu_us_per_op rss_bytes_per_tunnel fds_per_tunnel tunnels_alive errors other_cores; do
 		local v
 		v=$(grep -o "\"$k\":[0-9.e+-]*" <<<"$1" | head -1 | cut -d: -f2)
 		[ -n "$v" ] && s+="$k=$(printf '%.6g' "$v") "

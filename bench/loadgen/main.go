@@ -74,9 +74,9 @@ type result struct {
 	ProxyCPUPerOpUs *float64 `json:"proxy_cpu_us_per_op,omitempty"`
 	OriginCPU       *float64 `json:"origin_cpu_s,omitempty"`
 	LoadgenCPU      float64  `json:"loadgen_cpu_s"`
-	// OtherCPU is the CPU the rest of the machine used during the run
-	// (kernel work not charged to a process, other programs): noise.
-	OtherCPU float64 `json:"other_cpu_s"`
+	// OtherCores is the CPU the rest of the machine used during the run, in
+	// cores (kernel work not charged to a process, other programs): noise.
+	OtherCores float64 `json:"other_cores"`
 	// QuietCores is the machine's CPU use just before the run started.
 	QuietCores float64 `json:"quiet_cores"`
 

@@ -93,6 +93,7 @@ type cpuMeter struct {
 	proxyPID, originPID int
 	proxy, origin, self float64
 	machine             float64
+	at                  time.Time
 }
 
 func (m *cpuMeter) snap() cpuMeter {
@@ -105,6 +106,7 @@ func (m *cpuMeter) snap() cpuMeter {
 	}
 	s.self, _ = procCPU(0)
 	s.machine, _ = machineBusy()
+	s.at = time.Now()
 	return s
 }
 
@@ -127,7 +129,9 @@ func (r *result) fillCPU(a, b cpuMeter) {
 	if r.OriginCPU != nil {
 		other -= *r.OriginCPU
 	}
-	r.OtherCPU = max(other, 0)
+	if el := b.at.Sub(a.at).Seconds(); el > 0 {
+		r.OtherCores = max(other, 0) / el
+	}
 }
 
 // machineBusy returns the CPU seconds all cores of the machine have spent

@@ -332,7 +332,7 @@ func writeDetails(w io.Writer, samples []sample) {
 			figures = append(figures, f)
 		}
 	}
-	fmt.Fprintln(w, "| figure | target | rounds | median rate | p50 µs | p99 µs | proxy CPU s | proxy CPU µs/op | origin CPU s | loadgen CPU s | other CPU s | errors (all rounds) | first error |")
+	fmt.Fprintln(w, "| figure | target | rounds | median rate | p50 µs | p99 µs | proxy CPU s | proxy CPU µs/op | origin CPU s | loadgen CPU s | other cores | errors (all rounds) | first error |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, f := range figures {
 		for _, t := range targets {
@@ -372,7 +372,7 @@ func writeDetails(w io.Writer, samples []sample) {
 			fmt.Fprintf(w, "| %s | %s | %d | %s | %s | %s | %s | %s | %s | %s | %s | %.0f | %s |\n",
 				f, t, n, rate, med("p50_us", "%.0f"), med("p99_us", "%.0f"),
 				med("proxy_cpu_s", "%.2f"), med("proxy_cpu_us_per_op", "%.1f"),
-				med("origin_cpu_s", "%.2f"), med("loadgen_cpu_s", "%.2f"), med("other_cpu_s", "%.2f"),
+				med("origin_cpu_s", "%.2f"), med("loadgen_cpu_s", "%.2f"), med("other_cores", "%.2f"),
 				sum(samples, f, t, "errors"), first)
 		}
 	}
