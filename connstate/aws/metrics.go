@@ -1,0 +1,86 @@
+package aws
+
+import (
+	"context"
+
+	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
+	"github.com/aws/smithy-go/middleware"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// Outcomes of an AWS API call, the values of the outcome label.
+const (
+	OutcomeSuccess   = "success"
+	OutcomeError     = "error"
+	OutcomeThrottled = "throttled"
+)
+
+// operations are the API operations the backend calls, pre-initialised so
+// dashboards see zeros rather than missing series.
+var operations = []string{
+	"DescribeVpcEndpoints", "CreateVpcEndpoint", "DeleteVpcEndpoints",
+	"CreateTags", "DeleteTags", "GetCallerIdentity",
+}
+
+// Metrics are the AWS backend's Prometheus metrics. A nil *Metrics counts
+// nothing.
+type Metrics struct {
+	apiCalls *prometheus.CounterVec
+}
+
+// NewMetrics creates the metrics and registers them with reg (nil: not
+// registered, for tests that only read them).
+func NewMetrics(reg prometheus.Registerer) *Metrics {
+	m := &Metrics{
+		apiCalls: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Namespace: "callgate",
+			Name:      "aws_api_calls_total",
+			Help:      "AWS API calls by operation and outcome (success, error, throttled), counted once per call after the SDK's retries; each page of a paged call counts.",
+		}, []string{"operation", "outcome"}),
+	}
+	for _, op := range operations {
+		for _, o := range []string{OutcomeSuccess, OutcomeError, OutcomeThrottled} {
+			m.apiCalls.WithLabelValues(op, o)
+		}
+	}
+	if reg != nil {
+		reg.MustRegister(m.apiCalls)
+	}
+	return m
+}
+
+// APICalls returns the counter for one operation and outcome (for tests
+// and for callers that want to read it).
+func (m *Metrics) APICalls(operation, outcome string) prometheus.Counter {
+	return m.apiCalls.WithLabelValues(operation, outcome)
+}
+
+// observe counts one finished call.
+func (m *Metrics) observe(operation string, err error) {
+	if m == nil {
+		return
+	}
+	outcome := OutcomeSuccess
+	switch {
+	case err == nil:
+	case isThrottle(err):
+		outcome = OutcomeThrottled
+	default:
+		outcome = OutcomeError
+	}
+	m.apiCalls.WithLabelValues(operation, outcome).Inc()
+}
+
+// apiOption installs the counting middleware on every SDK client built
+// from the config. It sits in the Initialize step, outside the retry loop,
+// so one call counts once however often the SDK retried it; it is added
+// after the operation's own Initialize middleware so the context already
+// carries the operation name.
+func (m *Metrics) apiOption(stack *middleware.Stack) error {
+	return stack.Initialize.Add(middleware.InitializeMiddlewareFunc("callgate/apiCalls",
+		func(ctx context.Context, in middleware.InitializeInput, next middleware.InitializeHandler) (middleware.InitializeOutput, middleware.Metadata, error) {
+			out, md, err := next.HandleInitialize(ctx, in)
+			m.observe(awsmiddleware.GetOperationName(ctx), err)
+			return out, md, err
+		}), middleware.After)
+}
