@@ -1,6 +1,14 @@
 // Package connstate owns outbound connections: their status machine, the
 // warm-up, the actions matrix and the sync loop that drives them through a
 // Backend. The hot path reads it through Admit, one atomic load per call.
+//
+// The Manager keeps no state of its own that must survive a restart: each
+// status is derived from what the Backend reports, and the moment a
+// connection became Ready lives in the endpoint's ReadySinceTag, so a
+// restarted process or a second replica continues the same warm-up instead
+// of starting a fresh one. Adopted endpoints (vpc_endpoint_id) are synced
+// but never created or deleted: provision starts syncing them, teardown
+// forgets them.
 package connstate
 
 import (
