@@ -24,6 +24,8 @@
 #   BENCH_TARGETS="direct callgate squid tinyproxy"
 #   BENCH_FIGURES="absolute tunnel setup bulk idle latency"
 #   BENCH_INSTALL=1         0: never run apt-get (fail if squid/tinyproxy are missing)
+#   BENCH_CALLGATE_FLAGS="--log.level warn"  extra flags for callgate serve; warn drops the
+#                           per-request summary line, as the peers run without access logs
 #   BENCH_QUIET_WAIT=5s     before each run, wait up to this long for the machine to be
 #                           idle (other programs' CPU is noise on 2 cores); 0 disables
 set -euo pipefail
@@ -44,6 +46,7 @@ cd "$ROOT"
 : "${BENCH_FIGURES:=absolute tunnel setup bulk idle latency}"
 : "${BENCH_INSTALL:=1}"
 : "${BENCH_QUIET_WAIT:=5s}"
+: "${BENCH_CALLGATE_FLAGS:=--log.level warn}"
 
 log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -170,7 +173,8 @@ fill() { # fill TEMPLATE OUT PORT: substitute the placeholders
 start_callgate() {
 	[ -n "$CG_PORT" ] || { CG_PORT=$(free_port); CG_ADMIN=$(free_port); }
 	fill bench/conf/callgate.yaml.tmpl "$WORK/callgate/callgate.yaml" "$CG_PORT"
-	"$BIN/callgate" serve --config "$WORK/callgate/callgate.yaml" >>"$WORK/callgate.log" 2>&1 &
+	# shellcheck disable=SC2086 # flags are words
+	"$BIN/callgate" serve --config "$WORK/callgate/callgate.yaml" $BENCH_CALLGATE_FLAGS >>"$WORK/callgate.log" 2>&1 &
 	PID[callgate]=$!
 	if ! wait_for 30 test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$CG_ADMIN/readyz")" = 200 ||
 		! wait_for 30 proxied_ok "$CG_PORT" "http://origin.bench.internal:$ORIGIN_PORT/"; then
