@@ -21,6 +21,7 @@ import (
 
 	"github.com/callgate/callgate/admin"
 	"github.com/callgate/callgate/config"
+	"github.com/callgate/callgate/tlslisten"
 )
 
 //go:embed default.yaml
@@ -116,6 +117,7 @@ type server struct {
 	proxyLn net.Listener
 	adminLn net.Listener
 	adminHS *http.Server
+	certs   *tlslisten.Provider // nil when no listener serves TLS
 	errs    chan error
 	done    chan struct{} // closed when the control loop has stopped
 }
@@ -137,12 +139,18 @@ func startServer(parent context.Context, path string, log *zap.Logger, reg *prom
 		return nil, err
 	}
 	s := &server{app: a, log: log, cancel: cancel, errs: make(chan error, 2), done: make(chan struct{})}
-	if s.proxyLn, err = listen(cfg, "proxy", cfg.Listen.Proxy, log); err != nil {
+	if s.certs, err = newTLSProvider(ctx, cfg, log.Named("tls")); err != nil {
 		cancel()
 		return nil, err
 	}
-	if s.adminLn, err = listen(cfg, "admin", cfg.Listen.Admin, log); err != nil {
+	if s.proxyLn, err = listen(cfg, "proxy", cfg.Listen.Proxy, s.certs); err != nil {
+		s.closeCerts()
+		cancel()
+		return nil, err
+	}
+	if s.adminLn, err = listen(cfg, "admin", cfg.Listen.Admin, s.certs); err != nil {
 		_ = s.proxyLn.Close()
+		s.closeCerts()
 		cancel()
 		return nil, err
 	}
@@ -218,12 +226,19 @@ func (s *server) Shutdown(ctx context.Context) error {
 	_ = s.adminHS.Shutdown(adminCtx)
 	s.cancel()
 	<-s.done
+	s.closeCerts()
 	a.mu.Lock()
 	closeInjectors(a.injectors)
 	a.injectors = nil
 	a.mu.Unlock()
 	s.log.Info("callgate stopped")
 	return nil
+}
+
+func (s *server) closeCerts() {
+	if s.certs != nil {
+		s.certs.Close()
+	}
 }
 
 // adminToken reads the admin bearer token file on each use, so rotating it
