@@ -1,0 +1,98 @@
+package config
+
+import (
+	"fmt"
+	"regexp"
+	"strings"
+
+	"github.com/callgate/callgate/connstate"
+)
+
+// TypeAwsPrivateLink is the only outbound connection type (SPEC §1).
+const TypeAwsPrivateLink = "AwsPrivateLink"
+
+var (
+	// reName is the shape of connection and named credential names: they
+	// appear in URLs (/callout/{Name}/), metric labels and AWS tags.
+	reName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
+	// reEndpointService is a PrivateLink endpoint service name; other
+	// com.amazonaws.* names are AWS's own services (e.g. com.amazonaws.us-east-1.s3).
+	reEndpointService = regexp.MustCompile(`^com\.amazonaws\.vpce\.[a-z]{2}(-[a-z]+)+-[0-9]+\.vpce-svc-[0-9a-f]{8,17}$`)
+	reAWSService      = regexp.MustCompile(`^com\.amazonaws\.[a-z0-9-]+(\.[a-z0-9-]+)+$`)
+	reEndpointID      = regexp.MustCompile(`^vpce-[0-9a-f]{1,17}$`)
+)
+
+// checkServiceName returns why name is not a VPC endpoint service name, or "".
+func checkServiceName(name string) string {
+	if strings.HasPrefix(name, "com.amazonaws.vpce.") {
+		if !reEndpointService.MatchString(name) {
+			return fmt.Sprintf("%q is not an endpoint service name like com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0", name)
+		}
+		return ""
+	}
+	if !reAWSService.MatchString(name) {
+		return fmt.Sprintf("%q is not a VPC endpoint service name (com.amazonaws.vpce.REGION.vpce-svc-ID, or an AWS service's com.amazonaws.* name)", name)
+	}
+	return ""
+}
+
+// connections compiles outbound_connections. regions maps each name to its
+// region (for aws_sigv4 defaults); it is nil when the list could not be
+// decoded item by item, so references to it are not judged.
+func (c *compiler) connections(raw []rawConnection, defRegion string) ([]connstate.Connection, map[string]string) {
+	const list = "outbound_connections"
+	if !c.complete(list, len(raw)) {
+		return nil, nil
+	}
+	out := make([]connstate.Connection, 0, len(raw))
+	regions := make(map[string]string, len(raw))
+	names := make(map[string]int, len(raw))
+	endpoints := make(map[string]int, len(raw))
+	for i, r := range raw {
+		p := fmt.Sprintf("%s[%d]", list, i)
+		conn := connstate.Connection{
+			Name: r.Name, Description: r.Description, Type: r.Type, ServiceName: r.ServiceName,
+			Region: r.Region, Provision: r.Provision, VpcEndpointID: r.VpcEndpointID,
+		}
+		switch {
+		case r.Name == "":
+			c.errorf(p+".name", ErrMissing, "a name is required")
+		case !reName.MatchString(r.Name):
+			c.errorf(p+".name", ErrInvalid, "%q must start with a letter and hold only letters, digits, '_' and '-'", r.Name)
+		default:
+			if j, dup := names[r.Name]; dup {
+				c.errorf(p+".name", ErrDuplicate, "%q is also %s[%d] (line %d)", r.Name, list, j, c.ix.line(fmt.Sprintf("%s[%d]", list, j)))
+			}
+			names[r.Name] = i
+		}
+		if conn.Type == "" {
+			conn.Type = TypeAwsPrivateLink
+		} else if conn.Type != TypeAwsPrivateLink {
+			c.errorf(p+".type", ErrInvalid, "want %s (the only type), got %q", TypeAwsPrivateLink, r.Type)
+		}
+		if r.ServiceName == "" {
+			c.errorf(p+".service_name", ErrMissing, "the VPC endpoint service name is required")
+		} else if msg := checkServiceName(r.ServiceName); msg != "" {
+			c.errorf(p+".service_name", ErrInvalid, "%s", msg)
+		}
+		if conn.Region == "" {
+			conn.Region = defRegion
+		} else {
+			c.region(p+".region", conn.Region)
+		}
+		if id := r.VpcEndpointID; id != "" {
+			if !reEndpointID.MatchString(id) {
+				c.errorf(p+".vpc_endpoint_id", ErrInvalid, "%q is not a VPC endpoint ID (vpce- and hex)", id)
+			} else if j, dup := endpoints[id]; dup {
+				// Two connections adopting one endpoint would fight over its status.
+				c.errorf(p+".vpc_endpoint_id", ErrDuplicate, "%q is also adopted by %s[%d]", id, list, j)
+			}
+			endpoints[id] = i
+		}
+		if r.Name != "" {
+			regions[r.Name] = conn.Region
+		}
+		out = append(out, conn)
+	}
+	return out, regions
+}

@@ -1,0 +1,132 @@
+package config
+
+import (
+	"crypto/tls"
+	"fmt"
+	"sort"
+	"strings"
+
+	"github.com/callgate/callgate/routing"
+)
+
+// namedCredentials compiles named_credentials. connRegions (nil when the
+// connection list itself is broken) resolves outbound_network_connection.
+func (c *compiler) namedCredentials(raw []rawNamedCredential, connRegions map[string]string) []NamedCredential {
+	const list = "named_credentials"
+	if !c.complete(list, len(raw)) {
+		return nil
+	}
+	out := make([]NamedCredential, 0, len(raw))
+	names := make(map[string]int, len(raw))
+	dests := make(map[string]int, len(raw)) // canonical host:port → index
+	for i, r := range raw {
+		p := fmt.Sprintf("%s[%d]", list, i)
+		nc := NamedCredential{Credential: routing.Credential{Name: r.Name, URL: r.URL, Connection: r.OutboundNetworkConnection}}
+		switch {
+		case r.Name == "":
+			c.errorf(p+".name", ErrMissing, "a name is required")
+		case !reName.MatchString(r.Name):
+			c.errorf(p+".name", ErrInvalid, "%q must start with a letter and hold only letters, digits, '_' and '-'", r.Name)
+		default:
+			if j, dup := names[r.Name]; dup {
+				c.errorf(p+".name", ErrDuplicate, "%q is also %s[%d] (line %d)", r.Name, list, j, c.ix.line(fmt.Sprintf("%s[%d]", list, j)))
+			}
+			names[r.Name] = i
+		}
+		dest := c.destination(p+".url", r.URL)
+		if dest != nil {
+			if j, dup := dests[dest.HostPort]; dup {
+				// A CONNECT names only host:port, so it could not tell them apart.
+				other := raw[j]
+				c.errorf(p+".url", ErrDuplicate, "%s is the same destination (%s) as named credential %q at %s[%d].url (line %d, %s)",
+					r.URL, dest.HostPort, other.Name, list, j, c.ix.line(fmt.Sprintf("%s[%d].url", list, j)), other.URL)
+			} else {
+				dests[dest.HostPort] = i
+			}
+		}
+		region := ""
+		switch conn := r.OutboundNetworkConnection; {
+		case conn == "":
+			c.errorf(p+".outbound_network_connection", ErrMissing, "the name of the outbound connection that carries it is required")
+		case connRegions != nil:
+			if reg, ok := connRegions[conn]; ok {
+				region = reg
+			} else {
+				c.errorf(p+".outbound_network_connection", ErrReference, "no outbound connection is named %q (configured: %s)", conn, knownNames(connRegions))
+			}
+		}
+		if r.TLS != nil {
+			nc.CAFile, nc.ClientCertFile, nc.ClientKeyFile, nc.TLS = c.credentialTLS(p+".tls", r.Name, *r.TLS, dest)
+		}
+		if r.Auth != nil {
+			nc.Auth = c.auth(p+".auth", r.Name, *r.Auth, region)
+		}
+		out = append(out, nc)
+	}
+	return out
+}
+
+// destination parses a named credential URL the way routing will, so the
+// config refuses exactly what routing.Compile would.
+func (c *compiler) destination(key, raw string) *routing.Destination {
+	if raw == "" {
+		c.errorf(key, ErrMissing, "a URL http(s)://host[:port][/base/path] is required")
+		return nil
+	}
+	d, err := routing.ParseDestination(raw)
+	if err != nil {
+		c.errorf(key, ErrInvalid, "%v", err)
+		return nil
+	}
+	if _, isIP, _ := routing.NormalizeHost(d.Host); isIP {
+		// Clients name hosts and TLS verifies a host; an IP literal never matches.
+		c.errorf(key, ErrInvalid, "%q: the host must be a DNS name, not an IP address", raw)
+		return nil
+	}
+	return d
+}
+
+// credentialTLS checks and loads the files of a named credential's tls:
+// block into the client config for the callout form. The returned
+// *tls.Config is nil when no file is set (system roots, no client cert).
+func (c *compiler) credentialTLS(p, name string, r rawCredentialTLS, dest *routing.Destination) (caFile, certFile, keyFile string, cfg *tls.Config) {
+	caFile, certFile, keyFile = c.resolvePath(r.CAFile), c.resolvePath(r.ClientCertFile), c.resolvePath(r.ClientKeyFile)
+	if dest != nil && dest.Scheme != routing.HTTPS && (caFile != "" || certFile != "" || keyFile != "") {
+		c.errorf(p, ErrInvalid, "named credential %q: tls applies only to https URLs", name)
+	}
+	what := fmt.Sprintf("named credential %q:", name)
+	if caFile != "" {
+		if pool := c.certPool(p+".ca_file", what+" CA file", caFile); pool != nil {
+			cfg = &tls.Config{RootCAs: pool}
+		}
+	}
+	switch {
+	case certFile != "" && keyFile == "":
+		c.errorf(p+".client_key_file", ErrMissing, "client_cert_file is set, so client_key_file is required")
+	case certFile == "" && keyFile != "":
+		c.errorf(p+".client_cert_file", ErrMissing, "client_key_file is set, so client_cert_file is required")
+	case certFile != "":
+		if cert, ok := c.keyPair(p+".client_cert_file", what+" client", certFile, keyFile); ok {
+			if cfg == nil {
+				cfg = &tls.Config{}
+			}
+			cfg.Certificates = []tls.Certificate{cert}
+		}
+	}
+	if cfg != nil {
+		cfg.MinVersion = tls.VersionTLS12
+	}
+	return caFile, certFile, keyFile, cfg
+}
+
+func knownNames(m map[string]string) string {
+	if len(m) == 0 {
+		return "none"
+	}
+	names := make([]string, 0, len(m))
+	for n := range m {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	return strings.Join(names, ", ")
+}

@@ -1,0 +1,187 @@
+package config
+
+import (
+	"reflect"
+	"strconv"
+	"strings"
+
+	"gopkg.in/yaml.v3"
+)
+
+// entry is one key (or list item) of the file, located in the YAML tree.
+type entry struct {
+	path    string     // e.g. named_credentials[1].url
+	key     string     // the mapping key as written; "" for a list item
+	keyLine int        // line of the key, or of the item's "-"
+	node    *yaml.Node // the value
+	goType  string     // the raw Go type it decodes into; "" for an unknown key
+	known   []string   // for an unknown key: the keys allowed beside it
+}
+
+// index maps key paths to lines, so decode errors (which yaml.v3 reports
+// by line only) and validation errors (which know only the path) can both
+// say "FILE:LINE: key.path". It is built by walking the node tree beside
+// the raw Go types, the same way the decoder walks them.
+type index struct {
+	entries []*entry
+	byPath  map[string]*entry
+}
+
+func newIndex(root *yaml.Node) *index {
+	ix := &index{byPath: make(map[string]*entry)}
+	if root != nil && root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
+		ix.walk(root.Content[0], reflect.TypeOf(rawConfig{}), "")
+	}
+	return ix
+}
+
+// maxIndexDepth bounds the walk; the raw types nest far less deeply, and
+// anything deeper is an unknown key that the walk does not enter.
+const maxIndexDepth = 16
+
+func (ix *index) add(e *entry) {
+	ix.entries = append(ix.entries, e)
+	if _, dup := ix.byPath[e.path]; !dup { // a duplicate key keeps its first line
+		ix.byPath[e.path] = e
+	}
+}
+
+func (ix *index) walk(n *yaml.Node, t reflect.Type, path string) {
+	if strings.Count(path, ".")+strings.Count(path, "[") > maxIndexDepth {
+		return
+	}
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	switch {
+	case t.Kind() == reflect.Struct && t != durationType && n.Kind == yaml.MappingNode:
+		fields := yamlFields(t)
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			if k.Value == "<<" {
+				continue // a merge key; its fields are reported where they were written
+			}
+			p := joinKey(path, k.Value)
+			e := &entry{path: p, key: k.Value, keyLine: k.Line, node: v}
+			ft, ok := fields[k.Value]
+			if !ok {
+				e.known = sortedKeys(fields)
+				ix.add(e)
+				continue
+			}
+			e.goType = derefType(ft).String()
+			ix.add(e)
+			ix.walk(v, ft, p)
+		}
+	case t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			k, v := n.Content[i], n.Content[i+1]
+			p := path + "[" + strconv.Quote(k.Value) + "]"
+			ix.add(&entry{path: p, key: k.Value, keyLine: k.Line, node: v, goType: derefType(t.Elem()).String()})
+			ix.walk(v, t.Elem(), p)
+		}
+	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		for i, v := range n.Content {
+			p := path + "[" + strconv.Itoa(i) + "]"
+			ix.add(&entry{path: p, keyLine: v.Line, node: v, goType: derefType(t.Elem()).String()})
+			ix.walk(v, t.Elem(), p)
+		}
+	}
+}
+
+// derefType is the type yaml.v3 names in its errors: pointers are
+// allocated and followed before decoding.
+func derefType(t reflect.Type) reflect.Type {
+	for t.Kind() == reflect.Pointer {
+		t = t.Elem()
+	}
+	return t
+}
+
+// line returns the line of path, or of its nearest ancestor in the file
+// (a missing required key is reported where its parent is), or 0.
+func (ix *index) line(path string) int {
+	for p := path; p != ""; p = parentPath(p) {
+		if e := ix.byPath[p]; e != nil {
+			return e.keyLine
+		}
+	}
+	return 0
+}
+
+// has reports whether the file spells out path (with a non-null value).
+func (ix *index) has(path string) bool {
+	e := ix.byPath[path]
+	return e != nil && e.node.ShortTag() != "!!null"
+}
+
+// seqLen is the number of items the file lists at path, or -1.
+func (ix *index) seqLen(path string) int {
+	e := ix.byPath[path]
+	if e == nil || e.node.Kind != yaml.SequenceNode {
+		return -1
+	}
+	return len(e.node.Content)
+}
+
+func joinKey(path, key string) string {
+	if path == "" {
+		return key
+	}
+	return path + "." + key
+}
+
+// parentPath strips the last segment: "a.b[2]" → "a.b", `m["x.y"]` → "m".
+// Quoted map keys may hold dots and brackets, so it scans for segment
+// starts outside quotes.
+func parentPath(p string) string {
+	last, inQuote := 0, false
+	for i := 0; i < len(p); i++ {
+		switch c := p[i]; {
+		case inQuote && c == '\\':
+			i++
+		case c == '"':
+			inQuote = !inQuote
+		case !inQuote && (c == '.' || c == '['):
+			last = i
+		}
+	}
+	return p[:last]
+}
+
+// underPath reports whether p is base or lies beneath it.
+func underPath(p, base string) bool {
+	if !strings.HasPrefix(p, base) {
+		return false
+	}
+	rest := p[len(base):]
+	return rest == "" || rest[0] == '.' || rest[0] == '['
+}
+
+// yamlFields maps a struct's YAML keys to field types.
+func yamlFields(t reflect.Type) map[string]reflect.Type {
+	m := make(map[string]reflect.Type, t.NumField())
+	for i := 0; i < t.NumField(); i++ {
+		f := t.Field(i)
+		if name := yamlName(f); name != "" {
+			m[name] = f.Type
+		}
+	}
+	return m
+}
+
+// yamlName is the key a struct field decodes from, or "" if none.
+func yamlName(f reflect.StructField) string {
+	if !f.IsExported() {
+		return ""
+	}
+	tag := f.Tag.Get("yaml")
+	if tag == "-" {
+		return ""
+	}
+	name, _, _ := strings.Cut(tag, ",")
+	if name == "" {
+		name = strings.ToLower(f.Name) // yaml.v3's rule; every raw field is tagged anyway
+	}
+	return name
+}

@@ -1,0 +1,215 @@
+package config
+
+import "time"
+
+// The raw* types are the YAML shape of the file, decoded strictly
+// (KnownFields) and never handed to other packages: compile turns them into
+// the typed Config. Optional blocks are pointers so "absent" differs from
+// "empty"; lists of structs get no UnmarshalYAML of their own because yaml.v3
+// drops a list element whose unmarshaler fails, which would shift the
+// indices that error messages report.
+
+type rawConfig struct {
+	Listen              rawListen            `yaml:"listen"`
+	Warmup              time.Duration        `yaml:"warmup"`
+	Sync                rawSync              `yaml:"sync"`
+	AWS                 rawAWS               `yaml:"aws"`
+	Resolve             map[string]string    `yaml:"resolve"`
+	TLS                 rawListenerTLS       `yaml:"tls"`
+	Timeouts            rawTimeouts          `yaml:"timeouts"`
+	Limits              rawLimits            `yaml:"limits"`
+	Admin               rawAdmin             `yaml:"admin"`
+	Shutdown            rawShutdown          `yaml:"shutdown"`
+	OutboundConnections []rawConnection      `yaml:"outbound_connections"`
+	NamedCredentials    []rawNamedCredential `yaml:"named_credentials"`
+}
+
+type rawListen struct {
+	Proxy string `yaml:"proxy"`
+	Admin string `yaml:"admin"`
+}
+
+type rawSync struct {
+	Interval time.Duration `yaml:"interval"`
+}
+
+type rawAWS struct {
+	Mode             string       `yaml:"mode"`
+	Region           string       `yaml:"region"`
+	EndpointURL      string       `yaml:"endpoint_url"`
+	VpcID            string       `yaml:"vpc_id"`
+	SubnetIDs        []string     `yaml:"subnet_ids"`
+	SecurityGroupIDs []string     `yaml:"security_group_ids"`
+	Simulated        rawSimulated `yaml:"simulated"`
+}
+
+type rawSimulated struct {
+	Acceptance string            `yaml:"acceptance"`
+	Delays     rawDelays         `yaml:"delays"`
+	Services   map[string]string `yaml:"services"`
+}
+
+type rawDelays struct {
+	Allocating        time.Duration `yaml:"allocating"`
+	PendingAcceptance time.Duration `yaml:"pending_acceptance"`
+	Pending           time.Duration `yaml:"pending"`
+	Deleting          time.Duration `yaml:"deleting"`
+}
+
+type rawListenerTLS struct {
+	Listeners []string `yaml:"listeners"`
+	CertFile  string   `yaml:"cert_file"`
+	KeyFile   string   `yaml:"key_file"`
+	ACME      *rawACME `yaml:"acme"`
+}
+
+type rawACME struct {
+	CA         string   `yaml:"ca"`
+	Email      string   `yaml:"email"`
+	Domains    []string `yaml:"domains"`
+	CARootFile string   `yaml:"ca_root_file"`
+	StorageDir string   `yaml:"storage_dir"`
+}
+
+type rawTimeouts struct {
+	HeaderRead     time.Duration `yaml:"header_read"`
+	Dial           time.Duration `yaml:"dial"`
+	TLSHandshake   time.Duration `yaml:"tls_handshake"`
+	ResponseHeader time.Duration `yaml:"response_header"`
+	IdleTunnel     time.Duration `yaml:"idle_tunnel"`
+	IdleConn       time.Duration `yaml:"idle_conn"`
+}
+
+type rawLimits struct {
+	MaxHeaderBytes int `yaml:"max_header_bytes"`
+}
+
+type rawAdmin struct {
+	TokenFile string `yaml:"token_file"`
+}
+
+type rawShutdown struct {
+	Drain      time.Duration `yaml:"drain"`
+	ReadyDelay time.Duration `yaml:"ready_delay"`
+}
+
+type rawConnection struct {
+	Name          string `yaml:"name"`
+	Description   string `yaml:"description"`
+	Type          string `yaml:"type"`
+	ServiceName   string `yaml:"service_name"`
+	Region        string `yaml:"region"`
+	Provision     bool   `yaml:"provision"`
+	VpcEndpointID string `yaml:"vpc_endpoint_id"`
+}
+
+type rawNamedCredential struct {
+	Name                      string            `yaml:"name"`
+	URL                       string            `yaml:"url"`
+	OutboundNetworkConnection string            `yaml:"outbound_network_connection"`
+	TLS                       *rawCredentialTLS `yaml:"tls"`
+	Auth                      *rawAuth          `yaml:"auth"`
+}
+
+type rawCredentialTLS struct {
+	CAFile         string `yaml:"ca_file"`
+	ClientCertFile string `yaml:"client_cert_file"`
+	ClientKeyFile  string `yaml:"client_key_file"`
+}
+
+type rawAuth struct {
+	Basic                   *rawBasic   `yaml:"basic"`
+	Bearer                  *rawBearer  `yaml:"bearer"`
+	Headers                 []rawHeader `yaml:"headers"`
+	OAuth2                  *rawOAuth2  `yaml:"oauth2_client_credentials"`
+	SigV4                   *rawSigV4   `yaml:"aws_sigv4"`
+	PassClientAuthorization bool        `yaml:"pass_client_authorization"`
+}
+
+type rawBasic struct {
+	Username     string `yaml:"username"`
+	PasswordFile string `yaml:"password_file"`
+	PasswordEnv  string `yaml:"password_env"`
+}
+
+type rawBearer struct {
+	TokenFile string `yaml:"token_file"`
+	TokenEnv  string `yaml:"token_env"`
+}
+
+type rawHeader struct {
+	Name      string  `yaml:"name"`
+	Value     *string `yaml:"value"` // nil when absent, so an empty literal is still "set"
+	ValueFile string  `yaml:"value_file"`
+	ValueEnv  string  `yaml:"value_env"`
+}
+
+type rawOAuth2 struct {
+	TokenURL         string        `yaml:"token_url"`
+	ClientID         string        `yaml:"client_id"`
+	ClientSecretFile string        `yaml:"client_secret_file"`
+	ClientSecretEnv  string        `yaml:"client_secret_env"`
+	Scopes           []string      `yaml:"scopes"`
+	Audience         string        `yaml:"audience"`
+	EarlyExpiry      time.Duration `yaml:"early_expiry"`
+}
+
+type rawSigV4 struct {
+	Service string `yaml:"service"`
+	Region  string `yaml:"region"`
+	RoleARN string `yaml:"role_arn"`
+}
+
+// Defaults of SPEC §3 and of the keys callgate adds to it.
+const (
+	DefaultProxyListen    = "127.0.0.1:3128"
+	DefaultAdminListen    = "127.0.0.1:9090"
+	DefaultWarmup         = 5 * time.Minute
+	DefaultSyncInterval   = 30 * time.Second
+	DefaultRegion         = "us-east-1"
+	DefaultMaxHeaderBytes = 64 << 10
+	// MinSyncInterval keeps a typo like "30ms" from hammering the EC2 API.
+	MinSyncInterval = time.Second
+)
+
+// defaultRaw is the config an empty mapping means. Lists and maps stay nil:
+// yaml.v3 creates their elements, and compile defaults those per element.
+func defaultRaw() rawConfig {
+	return rawConfig{
+		Listen: rawListen{Proxy: DefaultProxyListen, Admin: DefaultAdminListen},
+		Warmup: DefaultWarmup,
+		Sync:   rawSync{Interval: DefaultSyncInterval},
+		AWS: rawAWS{
+			Mode:   ModeSimulated,
+			Region: DefaultRegion,
+			Simulated: rawSimulated{
+				Acceptance: AcceptanceAuto,
+				Delays: rawDelays{
+					Allocating:        time.Second,
+					PendingAcceptance: 2 * time.Second,
+					Pending:           2 * time.Second,
+					Deleting:          time.Second,
+				},
+			},
+		},
+		Timeouts: rawTimeouts{
+			HeaderRead:     10 * time.Second,
+			Dial:           10 * time.Second,
+			TLSHandshake:   10 * time.Second,
+			ResponseHeader: 30 * time.Second,
+			IdleTunnel:     5 * time.Minute,
+			IdleConn:       90 * time.Second,
+		},
+		Limits:   rawLimits{MaxHeaderBytes: DefaultMaxHeaderBytes},
+		Shutdown: rawShutdown{Drain: 30 * time.Second},
+	}
+}
+
+// UnmarshalYAML fills the defaults before decoding, so keys the file leaves
+// out keep them (the blackbox_exporter pattern). It uses the callback form
+// so the decoder's KnownFields setting applies to the nested decode.
+func (c *rawConfig) UnmarshalYAML(unmarshal func(any) error) error {
+	*c = defaultRaw()
+	type plain rawConfig // no methods, so no recursion
+	return unmarshal((*plain)(c))
+}
