@@ -232,6 +232,14 @@ func portNumber(t *testing.T, c container, n yaml.Node) int {
 
 func isTrue(b *bool) bool { return b != nil && *b }
 
+// intp prints an optional integer field.
+func intp(p *int) string {
+	if p == nil {
+		return "unset"
+	}
+	return strconv.Itoa(*p)
+}
+
 func TestDeployment(t *testing.T) {
 	m := loadManifests(t)
 	d := m.deployment
@@ -240,7 +248,7 @@ func TestDeployment(t *testing.T) {
 	cfg := loadEmbeddedConfig(t, m)
 
 	if d.Spec.Replicas == nil || *d.Spec.Replicas < 2 {
-		t.Errorf("replicas = %v, want ≥ 2", d.Spec.Replicas)
+		t.Errorf("replicas = %s, want ≥ 2", intp(d.Spec.Replicas))
 	}
 	for k, v := range d.Spec.Selector.MatchLabels {
 		if d.Spec.Template.Metadata.Labels[k] != v {
@@ -303,7 +311,7 @@ func TestDeployment(t *testing.T) {
 	// The SIGKILL must not come before callgate's own drain.
 	drain := cfg.drain(t)
 	if g := pod.TerminationGracePeriodSeconds; g == nil || time.Duration(*g)*time.Second <= drain {
-		t.Errorf("terminationGracePeriodSeconds = %v, want more than shutdown.drain %v", g, drain)
+		t.Errorf("terminationGracePeriodSeconds = %s, want more than shutdown.ready_delay + shutdown.drain = %v", intp(g), drain)
 	}
 
 	// The config: the ConfigMap mounted as a directory (no subPath, so the
@@ -379,7 +387,7 @@ func TestServiceAndPDB(t *testing.T) {
 	}
 
 	if m.pdb.Spec.MinAvailable == nil || *m.pdb.Spec.MinAvailable != 1 {
-		t.Errorf("PodDisruptionBudget minAvailable = %v, want 1", m.pdb.Spec.MinAvailable)
+		t.Errorf("PodDisruptionBudget minAvailable = %s, want 1", intp(m.pdb.Spec.MinAvailable))
 	}
 	for k, v := range m.pdb.Spec.Selector.MatchLabels {
 		if podLabels[k] != v {
