@@ -1,0 +1,7 @@
+package credauth
+
+// WithoutWatch turns off fsnotify so tests exercise the stat fallback alone.
+func WithoutWatch(o Options) Options {
+	o.noWatch = true
+	return o
+}
