@@ -18,6 +18,10 @@ import (
 const (
 	defaultEarlyExpiry = 30 * time.Second
 	tokenTimeout       = 30 * time.Second
+	// failureBackoff: after a failed token request, requests in this window
+	// get the same error (or the still-usable token) instead of a new
+	// request each, so a down endpoint is not hammered at request rate.
+	failureBackoff = time.Second
 )
 
 // oauth2Auth is the client credentials grant (RFC 6749 §4.4). The request to
@@ -39,7 +43,8 @@ type oauth2Auth struct {
 	ctx    context.Context // cancelled by close: ends fetches
 	cancel context.CancelFunc
 
-	tok atomic.Pointer[cachedToken]
+	tok    atomic.Pointer[cachedToken]
+	failed atomic.Pointer[tokenFailure] // the last failed request; nil after a success
 
 	mu     sync.Mutex // guards flight, closed and wg.Add
 	flight *tokenFlight
@@ -62,6 +67,11 @@ type cachedToken struct {
 func (c *cachedToken) fresh(now time.Time) bool { return now.Before(c.refreshAt) }
 func (c *cachedToken) usable(now time.Time) bool {
 	return c.expireAt.IsZero() || now.Before(c.expireAt)
+}
+
+type tokenFailure struct {
+	at  time.Time
+	err error
 }
 
 type tokenFlight struct {
@@ -110,8 +120,16 @@ func (o *oauth2Auth) apply(r *http.Request) error {
 }
 
 func (o *oauth2Auth) token(ctx context.Context) (*cachedToken, error) {
-	if ct := o.tok.Load(); ct != nil && ct.fresh(o.now()) {
+	now := o.now()
+	ct := o.tok.Load()
+	if ct != nil && ct.fresh(now) {
 		return ct, nil
+	}
+	if f := o.failed.Load(); f != nil && now.Sub(f.at) < failureBackoff {
+		if ct != nil && ct.usable(now) {
+			return ct, nil
+		}
+		return nil, f.err
 	}
 	o.mu.Lock()
 	// Re-check: a fetch may have finished between the load and the lock.
@@ -155,6 +173,9 @@ func (o *oauth2Auth) fetch(f *tokenFlight) {
 	o.mu.Lock()
 	if err == nil {
 		o.tok.Store(ct)
+		o.failed.Store(nil)
+	} else {
+		o.failed.Store(&tokenFailure{at: o.now(), err: err})
 	}
 	o.flight = nil
 	f.tok, f.err = ct, err

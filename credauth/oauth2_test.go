@@ -311,3 +311,31 @@ func TestOAuth2CloseDuringFetch(t *testing.T) {
 		t.Fatal("Inject still waiting after Close")
 	}
 }
+
+// A failing token endpoint is asked at most once per backoff window, not at
+// request rate.
+func TestOAuth2FailureBackoff(t *testing.T) {
+	te := newTokenEndpoint(t)
+	te.fail.Store(true)
+	secret := writeSecret(t, t.TempDir(), "cs", "cs")
+	clock := newFakeClock()
+	inj := newInjector(t, "Down", oauthSpec(te.srv.URL, secret), credauth.Options{HTTPClient: te.srv.Client(), Now: clock.Now})
+	inject := func() error {
+		req, _ := http.NewRequest(http.MethodGet, "http://127.0.0.1/", nil)
+		return inj.Inject(req)
+	}
+	for i := 0; i < 10; i++ {
+		if err := inject(); !errors.Is(err, credauth.ErrTokenFetch) {
+			t.Fatalf("Inject %d: %v", i, err)
+		}
+	}
+	first := te.requests.Load() // auth-style auto-detection may try twice
+	if first == 0 || first > 2 {
+		t.Fatalf("%d token requests for the first failure", first)
+	}
+	te.fail.Store(false)
+	clock.Advance(2 * time.Second)
+	if err := inject(); err != nil {
+		t.Fatalf("after the backoff, with the endpoint back: %v", err)
+	}
+}

@@ -1,5 +1,11 @@
 // Package credauth injects a named credential's authentication into
 // callout requests, so applications never hold the secret.
+//
+// New turns a Spec into an Injector; its Inject runs last on the outbound
+// callout request (aws_sigv4 signs the final URL, Host and headers). Secret
+// files are watched and re-read on change; secret values are held as
+// Redacted, which never prints. CONNECT tunnels carry no injection, and
+// mutual TLS is the routing TLS config's job, not this package's.
 package credauth
 
 import (
