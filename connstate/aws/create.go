@@ -23,9 +23,9 @@ import (
 // Otherwise it creates an Interface endpoint with a deterministic
 // ClientToken (AWS then answers a retried or concurrent identical request
 // with the same endpoint). Emulators such as moto ignore ClientTokens, so
-// after creating it looks again: if another live endpoint for the name
-// exists and is older, that one is canonical, ours is deleted, and the
-// canonical one is returned — every replica converges on the same endpoint.
+// after creating it looks again: if several live endpoints for the name
+// exist, the canonical one (oldest, then lowest ID) is kept and returned and
+// the others deleted — every replica converges on the same endpoint.
 func (b *Backend) Create(ctx context.Context, spec connstate.Spec) (connstate.Observation, error) {
 	if spec.AdoptedID != "" {
 		return connstate.Observation{}, fmt.Errorf("create %q: %w", spec.Name, ErrAdopted)
@@ -76,13 +76,17 @@ func (b *Backend) Create(ctx context.Context, spec connstate.Spec) (connstate.Ob
 	return b.converge(ctx, region, spec, *res.VpcEndpoint), nil
 }
 
-// converge returns the canonical live endpoint for spec once ours exists,
-// deleting ours if another replica's older one won the race.
+// converge returns the canonical live endpoint for spec once ours exists
+// and deletes every other live one. Every replica orders endpoints the same
+// way (see better), so they agree on the canonical one; the winner deletes
+// losers too, because a loser's replica may have finished its Create before
+// the winner existed (in moto, whose timestamps are whole seconds, the
+// newer endpoint can win on its ID).
 func (b *Backend) converge(ctx context.Context, region string, spec connstate.Spec, ours types.VpcEndpoint) connstate.Observation {
 	oursID := sdkaws.ToString(ours.VpcEndpointId)
 	after, err := b.listFor(ctx, region, spec)
 	if err != nil {
-		// Ours exists; the next Describe or Create sorts out any duplicate.
+		// Ours exists; a later Create sorts out any duplicate.
 		b.log.Warn("could not check for a duplicate endpoint after create",
 			zap.String("connection", spec.Name), zap.String("endpoint", oursID), zap.Error(err))
 		return b.observation(ours, region)
@@ -96,14 +100,17 @@ func (b *Backend) converge(ctx context.Context, region string, spec connstate.Sp
 	}
 	winner, _ := best(live)
 	winnerID := sdkaws.ToString(winner.VpcEndpointId)
-	if winnerID == oursID {
-		return b.observation(ours, region)
-	}
-	b.log.Info("another replica created this connection's endpoint first; deleting ours",
-		zap.String("connection", spec.Name), zap.String("endpoint", winnerID), zap.String("duplicate", oursID))
-	if err := b.deleteEndpoint(ctx, region, oursID); err != nil {
-		b.log.Error("could not delete duplicate endpoint", zap.String("connection", spec.Name),
-			zap.String("duplicate", oursID), zap.Error(err))
+	for _, ep := range live {
+		id := sdkaws.ToString(ep.VpcEndpointId)
+		if id == winnerID {
+			continue
+		}
+		b.log.Info("deleting duplicate endpoint made by a racing replica", zap.String("connection", spec.Name),
+			zap.String("endpoint", winnerID), zap.String("duplicate", id))
+		if err := b.deleteEndpoint(ctx, region, id); err != nil {
+			b.log.Error("could not delete duplicate endpoint", zap.String("connection", spec.Name),
+				zap.String("duplicate", id), zap.Error(err))
+		}
 	}
 	return b.observation(winner, region)
 }

@@ -163,11 +163,19 @@ func TestCreateConvergesAfterRace(t *testing.T) {
 	if e.front.Requests("CreateVpcEndpoint") != 2 {
 		t.Fatalf("the race did not happen: %d creates", e.front.Requests("CreateVpcEndpoint"))
 	}
+	all := e.tagged(t, "orders")
 	var live []types.VpcEndpoint
-	for _, ep := range e.tagged(t, "orders") {
+	seenFirst := false
+	for _, ep := range all {
+		seenFirst = seenFirst || sdkaws.ToString(ep.VpcEndpointId) == first.EndpointID
 		if isLive(ep.State) {
 			live = append(live, ep)
+		} else if ep.State != "deleted" {
+			t.Errorf("loser %s is %q, want deleted", sdkaws.ToString(ep.VpcEndpointId), ep.State)
 		}
+	}
+	if len(all) != 2 || !seenFirst {
+		t.Fatalf("%d endpoints for orders (first seen: %v), want the first and the duplicate", len(all), seenFirst)
 	}
 	if len(live) != 1 {
 		t.Fatalf("%d live endpoints for orders after the race, want 1", len(live))
@@ -184,7 +192,7 @@ func TestCreateConvergesAfterRace(t *testing.T) {
 	if got["orders"].EndpointID != winner {
 		t.Errorf("first replica's Describe reports %s, want %s", got["orders"].EndpointID, winner)
 	}
-	if winner == first.EndpointID && logs.FilterMessage("another replica created this connection's endpoint first; deleting ours").Len() != 1 {
+	if logs.FilterMessage("deleting duplicate endpoint made by a racing replica").Len() != 1 {
 		t.Errorf("duplicate deletion not logged: %v", logs.All())
 	}
 }
