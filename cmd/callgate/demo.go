@@ -73,7 +73,7 @@ func demo(proxyAddr, adminAddr string, warmup time.Duration, exit bool, timeout 
 
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
-	s, err := startServer(ctx, cfgPath, log, nil)
+	s, err := startServer(ctx, cfgPath, log, serverOptions{})
 	if err != nil {
 		return err
 	}

@@ -49,7 +49,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(signals)
 
-	s, err := startServer(ctx, *path, log, nil)
+	s, err := startServer(ctx, *path, log, serverOptions{watch: true})
 	if err != nil {
 		log.Error("callgate could not start", zap.Error(err))
 		fmt.Fprintln(stderr, "callgate serve:", err)
@@ -122,9 +122,16 @@ type server struct {
 	done    chan struct{} // closed when the control loop has stopped
 }
 
+// serverOptions are the knobs tests turn; the zero value is a server that
+// does not watch its config file and has a fresh registry.
+type serverOptions struct {
+	watch bool                 // reload when the config file changes
+	reg   *prometheus.Registry // nil: a fresh one
+}
+
 // startServer loads the config, opens both listeners and starts every loop.
-// reg may be nil for a fresh registry.
-func startServer(parent context.Context, path string, log *zap.Logger, reg *prometheus.Registry) (*server, error) {
+func startServer(parent context.Context, path string, log *zap.Logger, opts serverOptions) (*server, error) {
+	reg := opts.reg
 	cfg, err := loadConfig(path)
 	if err != nil {
 		return nil, err
@@ -188,7 +195,7 @@ func startServer(parent context.Context, path string, log *zap.Logger, reg *prom
 			s.errs <- fmt.Errorf("admin listener: %w", err)
 		}
 	}()
-	if path != "" {
+	if path != "" && opts.watch {
 		if err := watchConfig(ctx, path, a.lastTried, func() { _ = a.reloader.Reload(ctx) }, log.Named("watch")); err != nil {
 			log.Warn("config file watch unavailable; reload with SIGHUP or POST /-/reload", zap.Error(err))
 		}
