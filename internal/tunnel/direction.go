@@ -1,0 +1,116 @@
+package tunnel
+
+import (
+	"errors"
+	"fmt"
+	"io"
+	"net"
+)
+
+// closeWriter is a connection that can end its write half alone (TCP, Unix
+// sockets, *tls.Conn).
+type closeWriter interface {
+	CloseWrite() error
+}
+
+// direction copies src to dst for one side of a tunnel.
+type direction struct {
+	t          *tunnel
+	src, dst   net.Conn
+	up         bool // client→upstream
+	halfClosed bool // dst's write half was shut after src's end of stream
+	raw        *rawReader
+}
+
+func newDirection(t *tunnel, up bool) *direction {
+	d := &direction{t: t, up: up, src: t.upstream, dst: t.client}
+	if up {
+		d.src, d.dst = t.client, t.upstream
+	}
+	d.raw = newRawReader(d.src, t.pool)
+	return d
+}
+
+func (d *direction) name() string {
+	if d.up {
+		return "client→upstream"
+	}
+	return "upstream→client"
+}
+
+// run copies until src's end of stream (then half-closes dst and returns
+// nil) or a failure.
+func (d *direction) run() error {
+	var err error
+	if d.raw != nil {
+		err = d.copyRaw()
+	} else {
+		err = d.copyPlain()
+	}
+	if err != nil {
+		return err
+	}
+	if cw, ok := d.dst.(closeWriter); ok {
+		if err := cw.CloseWrite(); err != nil {
+			return fmt.Errorf("tunnel: %s: half-close: %w", d.name(), err)
+		}
+		d.halfClosed = true
+	}
+	return nil
+}
+
+// copyRaw holds a buffer only between readiness and the read that would
+// block again.
+func (d *direction) copyRaw() error {
+	for {
+		n, err := d.raw.read()
+		if n > 0 {
+			if werr := d.write(d.raw.buf()[:n]); werr != nil {
+				d.raw.release()
+				return werr
+			}
+		}
+		if err != nil {
+			d.raw.release()
+			if err == io.EOF {
+				return nil
+			}
+			return fmt.Errorf("tunnel: %s: read: %w", d.name(), err)
+		}
+	}
+}
+
+// copyPlain is the portable loop for connections without a raw descriptor.
+func (d *direction) copyPlain() error {
+	bp := d.t.pool.get()
+	defer d.t.pool.put(bp)
+	buf := *bp
+	for {
+		n, err := d.src.Read(buf)
+		if n > 0 {
+			if werr := d.write(buf[:n]); werr != nil {
+				return werr
+			}
+		}
+		if err != nil {
+			if errors.Is(err, io.EOF) {
+				return nil
+			}
+			return fmt.Errorf("tunnel: %s: read: %w", d.name(), err)
+		}
+	}
+}
+
+func (d *direction) write(p []byte) error {
+	n, err := d.dst.Write(p)
+	if n > 0 {
+		d.t.moved(d.up, n)
+	}
+	if err != nil {
+		return fmt.Errorf("tunnel: %s: write: %w", d.name(), err)
+	}
+	if n != len(p) {
+		return fmt.Errorf("tunnel: %s: write: %w", d.name(), io.ErrShortWrite)
+	}
+	return nil
+}
