@@ -99,9 +99,9 @@ port_in_use() { # port_in_use PORT: a listener exists on it (any address)
 	grep -qi "$hex[0-9A-F:]* 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 NEXT_PORT=${BENCH_PORT_BASE:-23100}
-free_port() {
+free_port() { # free_port VAR: set VAR to a port nobody listens on (no subshell: NEXT_PORT must advance)
 	while port_in_use "$NEXT_PORT"; do NEXT_PORT=$((NEXT_PORT + 1)); done
-	echo "$NEXT_PORT"
+	printf -v "$1" '%s' "$NEXT_PORT"
 	NEXT_PORT=$((NEXT_PORT + 1))
 }
 
@@ -152,6 +152,21 @@ wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
 	return 1
 }
 
+wait_started() { # wait_started NAME SECONDS CMD...: poll until CMD succeeds; give up early if NAME died
+	local name=$1 tries=$(($2 * 10))
+	shift 2
+	for _ in $(seq "$tries"); do
+		kill -0 "${PID[$name]}" 2>/dev/null || return 1
+		"$@" >/dev/null 2>&1 && return 0
+		sleep 0.1
+	done
+	return 1
+}
+
+http_ok() { # http_ok URL: a GET returns 200
+	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "$1")" = 200 ]
+}
+
 proxied_ok() { # proxied_ok PROXYPORT URL: a GET through the proxy returns 200
 	[ "$(curl -s -o /dev/null -w '%{http_code}' --max-time 2 -x "127.0.0.1:$1" "$2")" = 200 ]
 }
@@ -171,13 +186,13 @@ fill() { # fill TEMPLATE OUT PORT: substitute the placeholders
 }
 
 start_callgate() {
-	[ -n "$CG_PORT" ] || { CG_PORT=$(free_port); CG_ADMIN=$(free_port); }
+	[ -n "$CG_PORT" ] || { free_port CG_PORT; free_port CG_ADMIN; }
 	fill bench/conf/callgate.yaml.tmpl "$WORK/callgate/callgate.yaml" "$CG_PORT"
 	# shellcheck disable=SC2086 # flags are words
 	"$BIN/callgate" serve --config "$WORK/callgate/callgate.yaml" $BENCH_CALLGATE_FLAGS >>"$WORK/callgate.log" 2>&1 &
 	PID[callgate]=$!
-	if ! wait_for 30 test "$(curl -s -o /dev/null -w '%{http_code}' --max-time 1 "http://127.0.0.1:$CG_ADMIN/readyz")" = 200 ||
-		! wait_for 30 proxied_ok "$CG_PORT" "http://origin.bench.internal:$ORIGIN_PORT/"; then
+	if ! wait_started callgate 30 http_ok "http://127.0.0.1:$CG_ADMIN/readyz" ||
+		! wait_started callgate 30 proxied_ok "$CG_PORT" "http://origin.bench.internal:$ORIGIN_PORT/"; then
 		log "callgate did not become ready (see $OUT/callgate.log); SKIPPING callgate"
 		tail -5 "$WORK/callgate.log" >&2 || true
 		stop callgate
@@ -186,31 +201,37 @@ start_callgate() {
 }
 
 start_squid() {
-	[ -n "$SQUID_PORT" ] || SQUID_PORT=$(free_port)
+	[ -n "$SQUID_PORT" ] || free_port SQUID_PORT
 	fill bench/conf/squid.conf.tmpl "$WORK/squid/squid.conf" "$SQUID_PORT"
 	# squid, started as root, drops to the "proxy" user and must write its dir.
 	id proxy >/dev/null 2>&1 && chown -R proxy: "$WORK/squid"
 	squid -N -f "$WORK/squid/squid.conf" >>"$WORK/squid.log" 2>&1 &
 	PID[squid]=$!
-	wait_for 30 proxied_ok "$SQUID_PORT" "http://127.0.0.1:$ORIGIN_PORT/" ||
-		die "squid did not start (see $OUT/squid.log and cache.log)"
+	wait_started squid 30 proxied_ok "$SQUID_PORT" "http://127.0.0.1:$ORIGIN_PORT/" || {
+		log "squid did not start (see $OUT/squid.log and cache.log); SKIPPING squid"
+		stop squid
+		return 1
+	}
 }
 
 start_tinyproxy() {
-	[ -n "$TINY_PORT" ] || TINY_PORT=$(free_port)
+	[ -n "$TINY_PORT" ] || free_port TINY_PORT
 	fill bench/conf/tinyproxy.conf.tmpl "$WORK/tinyproxy/tinyproxy.conf" "$TINY_PORT"
 	tinyproxy -d -c "$WORK/tinyproxy/tinyproxy.conf" >>"$WORK/tinyproxy.log" 2>&1 &
 	PID[tinyproxy]=$!
-	wait_for 30 proxied_ok "$TINY_PORT" "http://127.0.0.1:$ORIGIN_PORT/" ||
-		die "tinyproxy did not start (see $OUT/tinyproxy.log)"
+	wait_started tinyproxy 30 proxied_ok "$TINY_PORT" "http://127.0.0.1:$ORIGIN_PORT/" || {
+		log "tinyproxy did not start (see $OUT/tinyproxy.log); SKIPPING tinyproxy"
+		stop tinyproxy
+		return 1
+	}
 }
 
 start_target() {
 	case $1 in
 	direct) return 0 ;;
-	callgate) start_callgate ;;
-	squid) start_squid ;;
-	tinyproxy) start_tinyproxy ;;
+	callgate) start_callgate || return 1 ;;
+	squid) start_squid || return 1 ;;
+	tinyproxy) start_tinyproxy || return 1 ;;
 	esac
 	log "$1 on 127.0.0.1:$(proxy_port "$1") (pid ${PID[$1]})"
 }
@@ -231,6 +252,10 @@ proxy_port() {
 lg() {
 	local figure=$1 target=$2 round=$3
 	shift 3
+	if [ "$target" != direct ] && [ -z "${PID[$target]:-}" ]; then
+		log "$figure/$target round $round: $target is not running; skipped"
+		return 0
+	fi
 	local args=(-figure "$figure" -name "$target" -round "$round" -origin-pid "${PID[origin]}" -quiet-wait "$BENCH_QUIET_WAIT")
 	if [ "$target" = direct ]; then
 		args+=(-target "127.0.0.1:$ORIGIN_PORT")
@@ -327,8 +352,7 @@ for t in $BENCH_TARGETS; do
 		start_target callgate && ACTIVE+=" callgate"
 		;;
 	squid | tinyproxy)
-		start_target "$t"
-		ACTIVE+=" $t"
+		start_target "$t" && ACTIVE+=" $t"
 		;;
 	*) die "unknown target $t" ;;
 	esac
