@@ -46,6 +46,12 @@ func fallbackPipe(client, upstream net.Conn, idle time.Duration, stop <-chan str
 		buf := make([]byte, 32<<10)
 		for {
 			_ = src.SetReadDeadline(time.Now().Add(idle))
+			// stop stores the flag before it sets a past deadline, so
+			// either it sees this deadline or this check sees the flag.
+			if stopped.Load() {
+				*errp = os.ErrDeadlineExceeded
+				break
+			}
 			m, err := src.Read(buf)
 			if m > 0 {
 				last.Store(time.Now().UnixNano())
