@@ -444,3 +444,24 @@ func TestNotOneMappingDocument(t *testing.T) {
 		}
 	}
 }
+
+// TestHostileInputStaysBounded: a file with thousands of problems, or an
+// alias bomb, yields a bounded report.
+func TestHostileInputStaysBounded(t *testing.T) {
+	var many strings.Builder
+	many.WriteString("named_credentials:\n")
+	for i := 0; i < 3000; i++ {
+		many.WriteString("  - {nme: a, url: ftp://x}\n")
+	}
+	_, err := Parse("many.yaml", []byte(many.String()))
+	got := splitErrors(t, err)
+	if len(got) != maxErrors+1 || !strings.Contains(got[maxErrors].Msg, "more problems not shown") {
+		t.Errorf("got %d errors, last %v; want %d and a summary", len(got), got[len(got)-1], maxErrors+1)
+	}
+
+	bomb := "x: &a {bad: 1}\nb: &b [*a, *a, *a, *a, *a, *a, *a, *a]\nc: &c [*b, *b, *b, *b, *b, *b, *b, *b]\noutbound_connections: *c\n"
+	_, err = Parse("bomb.yaml", []byte(bomb))
+	if got := splitErrors(t, err); len(got) > 10 {
+		t.Errorf("alias bomb: %d errors, want the repeats folded:\n%v", len(got), err)
+	}
+}

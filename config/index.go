@@ -25,10 +25,13 @@ type entry struct {
 type index struct {
 	entries []*entry
 	byPath  map[string]*entry
+	// byLine holds each entry under its key line and under the line of its
+	// value (an alias's target), where yaml.v3 reports decode errors.
+	byLine map[int][]*entry
 }
 
 func newIndex(root *yaml.Node) *index {
-	ix := &index{byPath: make(map[string]*entry)}
+	ix := &index{byPath: make(map[string]*entry), byLine: make(map[int][]*entry)}
 	if root != nil && root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
 		ix.walk(root.Content[0], reflect.TypeOf(rawConfig{}), "")
 	}
@@ -41,6 +44,10 @@ const maxIndexDepth = 16
 
 func (ix *index) add(e *entry) {
 	ix.entries = append(ix.entries, e)
+	ix.byLine[e.keyLine] = append(ix.byLine[e.keyLine], e)
+	if l := target(e.node).Line; l != e.keyLine {
+		ix.byLine[l] = append(ix.byLine[l], e)
+	}
 	if _, dup := ix.byPath[e.path]; !dup { // a duplicate key keeps its first line
 		ix.byPath[e.path] = e
 	}
@@ -184,4 +191,14 @@ func yamlName(f reflect.StructField) string {
 		name = strings.ToLower(f.Name) // yaml.v3's rule; every raw field is tagged anyway
 	}
 	return name
+}
+
+// find returns the first entry on line that matches.
+func (ix *index) find(line int, match func(*entry) bool) *entry {
+	for _, e := range ix.byLine[line] {
+		if match(e) {
+			return e
+		}
+	}
+	return nil
 }

@@ -46,6 +46,9 @@ func Parse(file string, data []byte) (*Config, error) {
 	return cfg, nil
 }
 
+// maxErrors is how many problems one Parse reports.
+const maxErrors = 100
+
 // compiler collects the problems of one Parse call.
 type compiler struct {
 	file string
@@ -80,14 +83,28 @@ func (c *compiler) taint(path string) { c.tainted = append(c.tainted, path) }
 func (c *compiler) err() error {
 	var out []error
 	kept := make([]*Error, 0, len(c.errs))
+	seen := make(map[Error]bool, len(c.errs))
 	for _, e := range c.errs {
 		if c.semantic[e] && c.isTainted(e.Key) {
 			continue
 		}
+		// A node reached through several aliases fails once per alias.
+		k := *e
+		k.Err = nil
+		if seen[k] {
+			continue
+		}
+		seen[k] = true
 		kept = append(kept, e)
 	}
 	sort.SliceStable(kept, func(i, j int) bool { return kept[i].Line < kept[j].Line })
 	for _, e := range kept {
+		if len(out) == maxErrors {
+			// Past this, more lines help nobody and a hostile file could
+			// make the error itself huge.
+			out = append(out, &Error{File: c.file, Msg: fmt.Sprintf("%d more problems not shown", len(kept)-maxErrors)})
+			break
+		}
 		out = append(out, e)
 	}
 	return errors.Join(out...)
@@ -170,5 +187,25 @@ func (c *compiler) complete(path string, decoded int) bool {
 		return true
 	}
 	c.taint(path)
+	// Usually the item's decode error is already reported; a null item
+	// ("- ~" or a bare "-") is dropped without one.
+	for i := 0; i < n; i++ {
+		item := fmt.Sprintf("%s[%d]", path, i)
+		if e := c.ix.byPath[item]; e != nil && e.node.ShortTag() == "!!null" {
+			c.add(&Error{Line: e.keyLine, Key: item, Msg: "empty list item", Err: ErrMissing})
+		}
+	}
+	if !c.hasErrorUnder(path) {
+		c.add(&Error{Line: c.ix.line(path), Key: path, Msg: fmt.Sprintf("%d of %d items could not be decoded", n-decoded, n), Err: ErrType})
+	}
+	return false
+}
+
+func (c *compiler) hasErrorUnder(path string) bool {
+	for _, e := range c.errs {
+		if underPath(e.Key, path) {
+			return true
+		}
+	}
 	return false
 }

@@ -31,7 +31,7 @@ var (
 func (c *compiler) translate(msg string) {
 	if m := reUnknownField.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
-		e := c.ix.find(func(e *entry) bool { return e.keyLine == line && e.key == m[2] && e.goType == "" })
+		e := c.ix.find(line, func(e *entry) bool { return e.keyLine == line && e.key == m[2] && e.goType == "" })
 		path, msgOut := "", fmt.Sprintf("unknown key %q", m[2])
 		if e != nil {
 			path = e.path
@@ -43,16 +43,19 @@ func (c *compiler) translate(msg string) {
 	if m := reCannot.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
 		tag, into := m[2], m[4]
-		e := c.ix.find(func(e *entry) bool { return e.node.Line == line && e.goType == into && nodeMatches(e.node, tag, m[3]) })
+		e := c.ix.find(line, func(e *entry) bool {
+			v := target(e.node)
+			return v.Line == line && e.goType == into && nodeMatches(v, tag, m[3])
+		})
 		if e == nil {
-			e = c.ix.find(func(e *entry) bool { return e.node.Line == line && e.goType == into })
+			e = c.ix.find(line, func(e *entry) bool { return target(e.node).Line == line && e.goType == into })
 		}
 		if e == nil {
 			c.add(&Error{Line: line, Msg: fmt.Sprintf("want %s, got %s", describeGoType(into), describeTag(tag, m[3])), Err: ErrType})
 			return
 		}
 		c.taint(e.path)
-		c.add(&Error{Line: e.keyLine, Key: e.path, Msg: fmt.Sprintf("want %s, got %s", describeGoType(into), describeNode(e.node)), Err: ErrType})
+		c.add(&Error{Line: e.keyLine, Key: e.path, Msg: fmt.Sprintf("want %s, got %s", describeGoType(into), describeNode(target(e.node))), Err: ErrType})
 		return
 	}
 	if m := reDupKey.FindStringSubmatch(msg); m != nil {
@@ -80,7 +83,7 @@ func (c *compiler) translate(msg string) {
 // duplicateKey reports a key written twice in one mapping. yaml.v3 then
 // skips the whole mapping, so everything under its parent is unreliable.
 func (c *compiler) duplicateKey(line int, key, firstLine string) {
-	e := c.ix.find(func(e *entry) bool { return e.keyLine == line && e.key == key })
+	e := c.ix.find(line, func(e *entry) bool { return e.keyLine == line && e.key == key })
 	msg := fmt.Sprintf("duplicate key %q", key)
 	if firstLine != "" {
 		msg += " (first at line " + firstLine + ")"
@@ -105,21 +108,22 @@ func syntaxError(data []byte, err error) *Error {
 		return &Error{Msg: "invalid YAML: " + msg, Err: ErrSyntax}
 	}
 	line, _ := strconv.Atoi(m[1])
-	if l := firstFailingLine(data, m[2]); l > 0 {
+	if l := firstFailingLine(data, m[2], line); l > 0 {
 		line = l
 	}
 	return &Error{Line: line, Msg: "invalid YAML: " + m[2], Err: ErrSyntax}
 }
 
-// maxSyntaxScan bounds the re-parsing (quadratic in the file size) to
-// files of a sane config's size.
-const maxSyntaxScan = 1000
+// syntaxScanBudget bounds the re-parsing (quadratic in the worst case) so
+// a huge broken file cannot stall a reload.
+const syntaxScanBudget = 4 << 20
 
-func firstFailingLine(data []byte, problem string) int {
-	if bytes.Count(data, []byte("\n")) > maxSyntaxScan {
-		return 0
-	}
-	end := 0
+// firstFailingLine returns the first line, from line from on, at which the
+// text so far fails to parse with the same problem; 0 if none is found
+// within the budget. yaml.v3's own number is never past the real line, so
+// the scan starts there.
+func firstFailingLine(data []byte, problem string, from int) int {
+	end, budget := 0, syntaxScanBudget
 	for line := 1; end < len(data); line++ {
 		next := bytes.IndexByte(data[end:], '\n')
 		if next < 0 {
@@ -127,13 +131,19 @@ func firstFailingLine(data []byte, problem string) int {
 		} else {
 			end += next + 1
 		}
+		if line < from {
+			continue
+		}
+		if budget -= end; budget < 0 {
+			return 0
+		}
 		var n yaml.Node
 		err := yaml.Unmarshal(data[:end], &n)
 		if err == nil {
 			continue
 		}
-		msg := err.Error()
-		if m := reLine.FindStringSubmatch(strings.TrimPrefix(msg, "yaml: ")); m != nil {
+		msg := strings.TrimPrefix(err.Error(), "yaml: ")
+		if m := reLine.FindStringSubmatch(msg); m != nil {
 			msg = m[2]
 		}
 		if msg == problem {
@@ -143,13 +153,13 @@ func firstFailingLine(data []byte, problem string) int {
 	return 0
 }
 
-func (ix *index) find(match func(*entry) bool) *entry {
-	for _, e := range ix.entries {
-		if match(e) {
-			return e
-		}
+// target follows an alias (*name) to the node it stands for, which is
+// where yaml.v3 reports a decode error.
+func target(n *yaml.Node) *yaml.Node {
+	for i := 0; i < 8 && n.Kind == yaml.AliasNode && n.Alias != nil; i++ {
+		n = n.Alias
 	}
-	return nil
+	return n
 }
 
 // nodeMatches reports whether n is the node yaml.v3 described by tag and
@@ -229,7 +239,7 @@ func suggest(key string, known []string) string {
 			best, bestD = k, d
 		}
 	}
-	if bestD <= 2 || (bestD <= 4 && bestD*3 <= len(key)) {
+	if bestD <= max(1, len(key)/3) {
 		return fmt.Sprintf(" (did you mean %q?)", best)
 	}
 	return " (allowed: " + strings.Join(known, ", ") + ")"
