@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -143,4 +144,12 @@ func tempConfig(t *testing.T, content string) string {
 	path := filepath.Join(t.TempDir(), "callgate.yaml")
 	writeFile(t, path, content)
 	return path
+}
+
+func mustURL(t *testing.T, s string) *url.URL {
+	u, err := url.Parse(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u
 }

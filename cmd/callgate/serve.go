@@ -31,6 +31,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
 	fs.SetOutput(stderr)
 	path := fs.String("config", "", "config file (default: the embedded simulated-AWS default)")
+	watch := fs.Bool("config.watch", true, "reload when the config file (or its directory's ..data symlink) changes")
 	logLevel := fs.String("log.level", "info", "log level: debug, info, warn, error")
 	logFormat := fs.String("log.format", "json", "log format: json or console")
 	if err := fs.Parse(args); err != nil {
@@ -49,7 +50,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 	signal.Notify(signals, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	defer signal.Stop(signals)
 
-	s, err := startServer(ctx, *path, log, serverOptions{watch: true})
+	s, err := startServer(ctx, *path, log, serverOptions{watch: *watch})
 	if err != nil {
 		log.Error("callgate could not start", zap.Error(err))
 		fmt.Fprintln(stderr, "callgate serve:", err)
