@@ -91,14 +91,15 @@ func countFDs(tb testing.TB) int {
 	return len(ents) - 1 // ReadDir's own descriptor
 }
 
-// memInUse is live heap plus goroutine stacks after full collections (two,
-// so stacks shrink and finalisers run).
-func memInUse() uint64 {
+// memInUse is live heap and goroutine stacks after full collections
+// (several, so stacks shrink step by step and pooled buffers are dropped).
+func memInUse() (heap, stack int64) {
 	var ms runtime.MemStats
-	runtime.GC()
-	runtime.GC()
+	for range 4 {
+		runtime.GC()
+	}
 	runtime.ReadMemStats(&ms)
-	return ms.HeapAlloc + ms.StackInuse
+	return int64(ms.HeapAlloc), int64(ms.StackInuse)
 }
 
 // tlsPair returns a TLS server conn (Pipe's side) and its client over TCP.

@@ -63,8 +63,7 @@ type tunnel struct {
 	running          atomic.Int32 // directions still copying
 
 	endOnce sync.Once
-	ended   chan struct{} // closed once both connections are closed
-	reason  string        // written once inside endOnce
+	reason  string // written once inside endOnce
 	err     error
 
 	idle *idleWatch // nil without IdleTimeout
@@ -90,7 +89,7 @@ func Pipe(client, upstream net.Conn, opts Options) Result {
 }
 
 func pipe(client, upstream net.Conn, opts Options, pool *bufPool) Result {
-	t := &tunnel{client: client, upstream: upstream, opts: opts, pool: pool, ended: make(chan struct{})}
+	t := &tunnel{client: client, upstream: upstream, opts: opts, pool: pool}
 	// A deadline left from reading the request would cut a healthy
 	// tunnel; idleness is Options.IdleTimeout's job.
 	_ = client.SetDeadline(time.Time{})
@@ -99,27 +98,21 @@ func pipe(client, upstream net.Conn, opts Options, pool *bufPool) Result {
 	if opts.IdleTimeout > 0 {
 		t.idle = startIdleWatch(t, opts.IdleTimeout)
 	}
-	var wg sync.WaitGroup
 	if opts.Stop != nil {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			select {
-			case <-opts.Stop:
-				t.end(ReasonStopped, nil)
-			case <-t.ended:
-			}
-		}()
+		watchStop(opts.Stop, t)
 	}
-	wg.Add(1)
+	downDone := make(chan struct{})
 	go func() {
-		defer wg.Done()
+		defer close(downDone)
 		t.runDirection(false)
 	}()
 	// The caller's goroutine copies client→upstream itself: one goroutine
 	// fewer per tunnel.
 	t.runDirection(true)
-	wg.Wait()
+	<-downDone
+	if opts.Stop != nil {
+		unwatchStop(opts.Stop, t)
+	}
 	if t.idle != nil {
 		t.idle.stop()
 	}
@@ -150,7 +143,6 @@ func (t *tunnel) end(reason string, err error) {
 		t.reason, t.err = reason, err
 		_ = t.client.Close()
 		_ = t.upstream.Close()
-		close(t.ended)
 	})
 }
 
