@@ -181,7 +181,8 @@ func startUpstream(t *testing.T, leaf *certgen.Leaf) *upstream {
 }
 
 func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
-	switch r.URL.Path {
+	// The Plain credential's base path is /base; the callout form adds it.
+	switch strings.TrimPrefix(r.URL.Path, "/base") {
 	case "/slow":
 		select {
 		case <-u.release:

@@ -1,0 +1,404 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"net/url"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/prometheus/client_golang/prometheus/testutil/promlint"
+	dto "github.com/prometheus/client_model/go"
+	"go.uber.org/zap/zapcore"
+
+	"github.com/callgate/callgate/routing"
+)
+
+// proxyClient is a keep-alive Go client using the proxy for http:// URLs.
+func (e *env) proxyClient() *http.Client {
+	pu, _ := url.Parse("http://" + e.addr)
+	tr := &http.Transport{Proxy: http.ProxyURL(pu), MaxIdleConnsPerHost: 4}
+	e.t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
+}
+
+// directClient talks to the proxy listener itself (callout form).
+func (e *env) directClient() *http.Client {
+	tr := &http.Transport{MaxIdleConnsPerHost: 4}
+	e.t.Cleanup(tr.CloseIdleConnections)
+	return &http.Client{Transport: tr, Timeout: 20 * time.Second}
+}
+
+func TestKeepAliveReuse(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t)
+	get := func(c *http.Client, u string) {
+		t.Helper()
+		res, err := c.Get(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, res.Body)
+		res.Body.Close()
+		if res.StatusCode != 200 {
+			t.Fatalf("%s: %d", u, res.StatusCode)
+		}
+	}
+	before := e.plain.conns.Load()
+	c := e.proxyClient()
+	for i := 0; i < 5; i++ {
+		get(c, fmt.Sprintf("http://plain.partner.example:%d/base/%d", e.plain.port, i))
+	}
+	if n := e.plain.conns.Load() - before; n != 1 {
+		t.Errorf("absolute form: upstream accepted %d connections for 5 sequential requests, want 1", n)
+	}
+	before = e.good.conns.Load()
+	d := e.directClient()
+	for i := 0; i < 5; i++ {
+		get(d, fmt.Sprintf("http://%s/callout/Partner/%d", e.addr, i))
+	}
+	if n := e.good.conns.Load() - before; n != 1 {
+		t.Errorf("callout form: upstream accepted %d TLS connections for 5 sequential requests, want 1", n)
+	}
+}
+
+func TestHopByHopHeaders(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t)
+	req := fmt.Sprintf("GET http://plain.partner.example:%d/hop HTTP/1.1\r\n"+
+		"Host: plain.partner.example\r\n"+
+		"Connection: keep-alive, X-Named-Hop\r\n"+
+		"X-Named-Hop: 1\r\n"+
+		"Keep-Alive: timeout=5\r\n"+
+		"Proxy-Authorization: Basic c2VjcmV0\r\n"+
+		"Proxy-Connection: keep-alive\r\n"+
+		"Proxy-Whatever: 1\r\n"+
+		"TE: trailers\r\n"+
+		"Upgrade: websocket\r\n"+
+		"X-End-To-End: kept\r\n"+
+		"Via: 1.1 client-side\r\n\r\n", e.plain.port)
+	res, body := e.roundTrip(req)
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d %s", res.StatusCode, body)
+	}
+	s := decodeSeen(t, string(body))
+	for _, h := range []string{"X-Named-Hop", "Keep-Alive", "Proxy-Authorization", "Proxy-Connection", "Proxy-Whatever", "Te", "Upgrade", "Transfer-Encoding"} {
+		if v := s.Header.Values(h); len(v) > 0 {
+			t.Errorf("upstream got %s: %q", h, v)
+		}
+	}
+	if s.Header.Get("X-End-To-End") != "kept" {
+		t.Errorf("end-to-end header lost: %v", s.Header)
+	}
+	if via := s.Header.Values("Via"); strings.Join(via, ", ") != "1.1 client-side, 1.1 callgate" {
+		t.Errorf("upstream Via %q", via)
+	}
+	// And on the way back.
+	if res.Header.Get("X-Resp-Hop") != "" || res.Header.Get("Proxy-Agent") != "" {
+		t.Errorf("response hop-by-hop headers relayed: %v", res.Header)
+	}
+	if res.Header.Get("X-Kept") != "1" || res.Header.Get("Via") != "1.1 callgate" {
+		t.Errorf("response headers: %v", res.Header)
+	}
+}
+
+// TestStreaming proves bodies are streamed, not buffered: each side waits
+// for the other to see a part before sending the next, which deadlocks
+// (and times out) if the proxy holds a whole body.
+func TestStreaming(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t)
+	urls := map[string]string{
+		"absolute": fmt.Sprintf("http://plain.partner.example:%d", e.plain.port),
+		"callout":  fmt.Sprintf("http://%s/callout/Plain", e.addr),
+	}
+	clients := map[string]*http.Client{"absolute": e.proxyClient(), "callout": e.directClient()}
+	for _, form := range []string{"absolute", "callout"} {
+		t.Run(form+" upload", func(t *testing.T) {
+			// Drain progress left by an earlier subtest.
+			for len(e.plain.upload) > 0 {
+				<-e.plain.upload
+			}
+			const part, parts = 256 << 10, 16 // 4 MiB in total
+			pr, pw := io.Pipe()
+			errc := make(chan error, 1)
+			go func() {
+				chunk := make([]byte, part)
+				for i := 0; i < parts; i++ {
+					if _, err := pw.Write(chunk); err != nil {
+						errc <- err
+						return
+					}
+					// Wait until the upstream has read what we sent.
+					want := int64(i+1) * part
+					deadline := time.After(10 * time.Second)
+					for got := int64(0); got < want; {
+						select {
+						case got = <-e.plain.upload:
+						case <-deadline:
+							pw.CloseWithError(errors.New("upstream never saw the part: the body is buffered"))
+							errc <- fmt.Errorf("part %d not streamed", i)
+							return
+						}
+					}
+				}
+				errc <- pw.Close()
+			}()
+			req, _ := http.NewRequest(http.MethodPost, urls[form]+"/upload", pr)
+			res, err := clients[form].Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, _ := io.ReadAll(res.Body)
+			res.Body.Close()
+			if err := <-errc; err != nil {
+				t.Fatal(err)
+			}
+			if string(body) != fmt.Sprint(part*parts) {
+				t.Errorf("upstream read %s bytes", body)
+			}
+		})
+		t.Run(form+" download", func(t *testing.T) {
+			res, err := clients[form].Get(urls[form] + "/download")
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			br := bufio.NewReader(res.Body)
+			for i := 0; i < 4; i++ {
+				line, err := br.ReadString('\n')
+				if err != nil || len(line) != 1001 {
+					t.Fatalf("chunk %d: %d bytes, %v", i, len(line), err)
+				}
+				e.plain.download <- struct{}{}
+			}
+		})
+	}
+}
+
+// stubInjector adds a fixed Authorization, as credauth would.
+type stubInjector struct{ err error }
+
+func (s stubInjector) Inject(r *http.Request) error {
+	if s.err != nil {
+		return s.err
+	}
+	r.Header.Set("Authorization", "Bearer injected")
+	return nil
+}
+
+func TestCalloutInjectsAuth(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t)
+	creds := append([]routing.Credential(nil), e.creds...)
+	for i := range creds {
+		if creds[i].Name == "Partner" {
+			creds[i].Auth = stubInjector{}
+		}
+		if creds[i].Name == "Plain" {
+			creds[i].Auth = stubInjector{err: errors.New("token endpoint down")}
+		}
+	}
+	e.setCreds(creds)
+	res, body := e.roundTrip("GET /callout/Partner/me HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer client-secret\r\nConnection: close\r\n\r\n")
+	if res.StatusCode != 200 {
+		t.Fatalf("status %d %s", res.StatusCode, body)
+	}
+	if got := decodeSeen(t, string(body)).Header.Values("Authorization"); len(got) != 1 || got[0] != "Bearer injected" {
+		t.Errorf("upstream Authorization %q", got)
+	}
+	res, body = e.roundTrip("GET /callout/Plain/me HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if res.StatusCode != http.StatusBadGateway || !strings.Contains(string(body), `"credential_unavailable"`) {
+		t.Errorf("failed injection: %d %s", res.StatusCode, body)
+	}
+}
+
+// TestShutdown: in-flight requests finish, tunnels are then closed, and
+// Serve returns.
+func TestShutdown(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t, func(o *Options) { o.Timeouts.ResponseHeader = 10 * time.Second })
+	// A tunnel that stays open.
+	tun := e.dialTunnel(fmt.Sprintf("plain.partner.example:%d", e.plain.port), 0)
+	if _, err := tun.Write(nil); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := tun.Read(nil); err != nil {
+		t.Fatal(err)
+	}
+	// A request waiting for its upstream.
+	type result struct {
+		status int
+		err    error
+	}
+	done := make(chan result, 1)
+	go func() {
+		c, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		defer c.Close()
+		fmt.Fprintf(c, "GET http://slow.partner.example:%d/slow HTTP/1.1\r\nHost: x\r\n\r\n", e.slow.port)
+		res, err := http.ReadResponse(bufio.NewReader(c), nil)
+		if err != nil {
+			done <- result{err: err}
+			return
+		}
+		done <- result{status: res.StatusCode}
+	}()
+	eventually(t, "request in flight", func() bool { return e.srv.flows.count() == 2 })
+
+	shut := make(chan error, 1)
+	go func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		shut <- e.srv.Shutdown(ctx)
+	}()
+	time.Sleep(100 * time.Millisecond)
+	select {
+	case err := <-shut:
+		t.Fatalf("Shutdown returned before the in-flight request ended: %v", err)
+	default:
+	}
+	// New connections are refused while draining.
+	if c, err := net.DialTimeout("tcp", e.addr, time.Second); err == nil {
+		c.Close()
+		t.Error("proxy still accepting during shutdown")
+	}
+	e.slow.once.Do(func() { close(e.slow.release) })
+	r := <-done
+	if r.err != nil || r.status != 200 {
+		t.Fatalf("in-flight request: %d %v", r.status, r.err)
+	}
+	if err := <-shut; err != nil {
+		t.Fatalf("Shutdown: %v", err)
+	}
+	_ = tun.SetReadDeadline(time.Now().Add(5 * time.Second))
+	if _, err := tun.br.ReadByte(); err == nil || isTimeout(err) {
+		t.Fatalf("tunnel open after shutdown: %v", err)
+	}
+}
+
+// TestSummaryLog: exactly one line per request or tunnel, with the
+// agreed field names, and no client header values.
+func TestSummaryLog(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t)
+	e.roundTrip(fmt.Sprintf("GET http://plain.partner.example:%d/base/x HTTP/1.1\r\nHost: x\r\nX-Token: sekrit-value\r\nConnection: close\r\n\r\n", e.plain.port))
+	e.roundTrip("CONNECT unknown.example:443 HTTP/1.1\r\nHost: x\r\nProxy-Authorization: Basic c2VrcmV0\r\n\r\n")
+	e.roundTrip("GET /callout/Pending/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	var lines []map[string]any
+	eventually(t, "three summary lines", func() bool {
+		lines = lines[:0]
+		for _, l := range e.logs.All() {
+			if l.Message == "request" {
+				lines = append(lines, l.ContextMap())
+			}
+		}
+		return len(lines) == 3
+	})
+	for _, l := range e.logs.All() {
+		enc := zapcore.NewMapObjectEncoder()
+		for _, f := range l.Context {
+			f.AddTo(enc)
+		}
+		if s := fmt.Sprint(enc.Fields); strings.Contains(s, "sekrit") || strings.Contains(s, "c2VrcmV0") {
+			t.Errorf("client header value logged: %s", s)
+		}
+		if l.LoggerName != "proxy" {
+			t.Errorf("logger name %q", l.LoggerName)
+		}
+	}
+	want := []map[string]any{
+		{FieldNamedCredential: "Plain", FieldConnection: "plain", FieldForm: "absolute", FieldOutcome: OutcomeOK, FieldStatus: int64(200)},
+		{FieldNamedCredential: "", FieldForm: "connect", FieldOutcome: OutcomeRefused, FieldCode: "unknown_destination", FieldStatus: int64(403), FieldTarget: "unknown.example:443"},
+		{FieldNamedCredential: "Pending", FieldConnection: "pending", FieldForm: "callout", FieldOutcome: OutcomeRefused, FieldCode: "connection_not_ready", FieldStatus: int64(503)},
+	}
+	for i, w := range want {
+		for k, v := range w {
+			if lines[i][k] != v {
+				t.Errorf("line %d: %s = %#v, want %#v (%v)", i, k, lines[i][k], v, lines[i])
+			}
+		}
+		for _, k := range []string{FieldBytesUp, FieldBytesDown, FieldDuration} {
+			if _, ok := lines[i][k]; !ok {
+				t.Errorf("line %d lacks %s", i, k)
+			}
+		}
+	}
+	if lines[0][FieldBytesDown].(int64) == 0 {
+		t.Errorf("bytes_down not counted: %v", lines[0])
+	}
+}
+
+func TestMetricsLint(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t)
+	e.roundTrip(fmt.Sprintf("GET http://plain.partner.example:%d/base/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", e.plain.port))
+	e.roundTrip("CONNECT unknown.example:443 HTTP/1.1\r\nHost: x\r\n\r\n")
+	c := e.dialTunnel(fmt.Sprintf("plain.partner.example:%d", e.plain.port), 0)
+	fmt.Fprintf(c, "GET /base/t HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	_, _ = io.ReadAll(c)
+	c.Close() // tunnel bytes are counted when the tunnel ends
+	eventually(t, "tunnel bytes", func() bool {
+		return counterValue(t, e.reg, "callgate_tunnel_bytes_total", map[string]string{"named_credential": "Plain", "direction": "down"}) > 0
+	})
+	problems, err := promlint.NewWithMetricFamilies(mustGather(t, e)).Lint()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range problems {
+		t.Errorf("promlint: %s: %s", p.Metric, p.Text)
+	}
+	for _, name := range []string{"callgate_requests_total", "callgate_request_duration_seconds", "callgate_tunnels_active",
+		"callgate_tunnel_bytes_total", "callgate_refusals_total"} {
+		found := false
+		for _, mf := range mustGather(t, e) {
+			found = found || mf.GetName() == name
+		}
+		if !found {
+			t.Errorf("metric %s missing", name)
+		}
+	}
+	// A reload that removes a credential drops its series.
+	var kept []routing.Credential
+	for _, c := range e.creds {
+		if c.Name != "Plain" {
+			kept = append(kept, c)
+		}
+	}
+	e.setCreds(kept)
+	if v := counterValue(t, e.reg, "callgate_requests_total", map[string]string{"named_credential": "Plain"}); v != 0 {
+		t.Errorf("removed credential still exported: %v", v)
+	}
+}
+
+func mustGather(t *testing.T, e *env) []*dto.MetricFamily {
+	t.Helper()
+	mfs, err := e.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfs
+}
