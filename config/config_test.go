@@ -465,3 +465,63 @@ func TestHostileInputStaysBounded(t *testing.T) {
 		t.Errorf("alias bomb: %d errors, want the repeats folded:\n%v", len(got), err)
 	}
 }
+
+// TestAnchorsAndMergeKeys: YAML anchors, aliases and merge keys decode
+// like the same text written out.
+func TestAnchorsAndMergeKeys(t *testing.T) {
+	const doc = `
+aws:
+  mode: aws
+  vpc_id: vpc-0abc
+  subnet_ids: &ids [subnet-0abc, subnet-0def]
+  security_group_ids: [sg-0abc]
+outbound_connections:
+  - &conn
+    name: orders
+    service_name: com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0
+    provision: true
+  - <<: *conn
+    name: billing
+named_credentials:
+  - name: Orders
+    url: https://orders.example
+    outbound_network_connection: orders
+    auth: &auth {bearer: {token_env: TOKEN}}
+  - name: Billing
+    url: https://billing.example
+    outbound_network_connection: billing
+    auth: *auth
+`
+	cfg, err := Parse("anchors.yaml", []byte(doc))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(cfg.Connections) != 2 || cfg.Connections[1].Name != "billing" || !cfg.Connections[1].Provision ||
+		cfg.Connections[1].ServiceName != cfg.Connections[0].ServiceName {
+		t.Errorf("merge key: %+v", cfg.Connections)
+	}
+	if len(cfg.AWS.SubnetIDs) != 2 {
+		t.Errorf("SubnetIDs = %v", cfg.AWS.SubnetIDs)
+	}
+	if b := cfg.NamedCredentials[1].Auth.Bearer; b == nil || b.Token.Env != "TOKEN" {
+		t.Errorf("alias auth: %+v", cfg.NamedCredentials[1].Auth)
+	}
+	_, err = Parse("anchors.yaml", []byte("aws: {subnet_ids: &ids [subnet-0abc, bad], security_group_ids: *ids}\n"))
+	got := splitErrors(t, err)
+	if len(got) != 3 {
+		t.Fatalf("got %v, want 3 errors", err)
+	}
+	for _, e := range got {
+		if e.Line != 1 {
+			t.Errorf("%v: want line 1", e)
+		}
+	}
+}
+
+func TestMultilineValuesInTypeErrors(t *testing.T) {
+	_, err := Parse("m.yaml", []byte("warmup: \"5\\nminutes\"\nlisten:\n  \"pro\\nxy\": x\n"))
+	got := splitErrors(t, err)
+	if len(got) != 2 || got[0].Key != "warmup" || got[0].Line != 1 || got[1].Key != `listen["pro\nxy"]` || got[1].Line != 3 {
+		t.Errorf("got %q", err)
+	}
+}

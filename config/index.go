@@ -125,17 +125,38 @@ func (ix *index) has(path string) bool {
 // seqLen is the number of items the file lists at path, or -1.
 func (ix *index) seqLen(path string) int {
 	e := ix.byPath[path]
-	if e == nil || e.node.Kind != yaml.SequenceNode {
+	if e == nil {
 		return -1
 	}
-	return len(e.node.Content)
+	if n := target(e.node); n.Kind == yaml.SequenceNode {
+		return len(n.Content)
+	}
+	return -1
 }
 
+// joinKey appends a struct key to path. A key that is not a plain word
+// (only an unknown key can be) is quoted, so a path stays on one line.
 func joinKey(path, key string) string {
+	if !plainKey(key) {
+		return path + "[" + strconv.Quote(key) + "]"
+	}
 	if path == "" {
 		return key
 	}
 	return path + "." + key
+}
+
+func plainKey(k string) bool {
+	if k == "" {
+		return false
+	}
+	for i := 0; i < len(k); i++ {
+		c := k[i]
+		if !('a' <= c && c <= 'z' || 'A' <= c && c <= 'Z' || '0' <= c && c <= '9' || c == '_' || c == '-') {
+			return false
+		}
+	}
+	return true
 }
 
 // parentPath strips the last segment: "a.b[2]" → "a.b", `m["x.y"]` → "m".

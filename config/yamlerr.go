@@ -19,15 +19,15 @@ var durationType = reflect.TypeOf(time.Duration(0))
 // "line N: ...". They carry the line but not the key; translate finds the
 // key in the index.
 var (
-	reUnknownField = regexp.MustCompile(`^line (\d+): field (.+) not found in type \S+$`)
-	reCannot       = regexp.MustCompile("^line (\\d+): cannot unmarshal (\\S+)(?: `(.*)`)? into (.+)$")
-	reDupKey       = regexp.MustCompile(`^line (\d+): mapping key (".*") already defined at line (\d+)$`)
-	reAlreadySet   = regexp.MustCompile(`^line (\d+): field (.+) already set in type \S+$`)
-	reLine         = regexp.MustCompile(`^(?:yaml: )?line (\d+): (.*)$`)
+	reUnknownField = regexp.MustCompile(`(?s)^line (\d+): field (.+) not found in type \S+$`)
+	reCannot       = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal (\\S+)(?: `(.*)`)? into (.+)$")
+	reDupKey       = regexp.MustCompile(`(?s)^line (\d+): mapping key (".*") already defined at line (\d+)$`)
+	reAlreadySet   = regexp.MustCompile(`(?s)^line (\d+): field (.+) already set in type \S+$`)
+	reLine         = regexp.MustCompile(`(?s)^(?:yaml: )?line (\d+): (.*)$`)
 )
 
 // translate turns one yaml.v3 type error message into an *Error with the
-// key path; taint receives the paths whose decoded value is unreliable.
+// key path, and taints the path whose decoded value is unreliable.
 func (c *compiler) translate(msg string) {
 	if m := reUnknownField.FindStringSubmatch(msg); m != nil {
 		line, _ := strconv.Atoi(m[1])
