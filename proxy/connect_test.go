@@ -21,7 +21,7 @@ import (
 // splits its writes into tiny segments, and strips the 200 from the reads.
 type earlyConn struct {
 	net.Conn
-	t       *testing.T
+	t       testing.TB
 	connect string
 	chunk   int // >0: write in pieces of this size
 	sent    bool

@@ -149,7 +149,7 @@ type upstream struct {
 	download chan struct{}
 }
 
-func startUpstream(t *testing.T, leaf *certgen.Leaf) *upstream {
+func startUpstream(t testing.TB, leaf *certgen.Leaf) *upstream {
 	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -243,7 +243,7 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 
 // env is a proxy under test with its upstreams, gate and credentials.
 type env struct {
-	t        *testing.T
+	t        testing.TB
 	gate     *fakeGate
 	dialer   *testDialer
 	srv      *Server
@@ -270,7 +270,7 @@ const (
 	testIdleConn = 5 * time.Second
 )
 
-func newEnv(t *testing.T, tweak ...func(*Options)) *env {
+func newEnv(t testing.TB, tweak ...func(*Options)) *env {
 	t.Helper()
 	e := &env{t: t, gate: newFakeGate(), dialer: &testDialer{}}
 	ca, err := certgen.NewCA("callgate proxy test CA")
