@@ -216,9 +216,19 @@ func restartOnlyChanges(old, cfg *config.Config) []string {
 	if !reflect.DeepEqual(old.AWS, cfg.AWS) {
 		out = append(out, "aws")
 	}
-	if old.Warmup != cfg.Warmup || old.Sync != cfg.Sync {
-		out = append(out, "warmup/sync")
+	if old.Warmup != cfg.Warmup {
+		out = append(out, "warmup")
 	}
+	if old.Sync != cfg.Sync {
+		out = append(out, "sync")
+	}
+	if old.Timeouts != cfg.Timeouts {
+		out = append(out, "timeouts")
+	}
+	if old.Limits != cfg.Limits {
+		out = append(out, "limits")
+	}
+
 	return out
 }
 

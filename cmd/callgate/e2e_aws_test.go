@@ -101,8 +101,10 @@ named_credentials:
 	var first connstate.View // p1's view when it first became Ready
 	var endpointID string
 
+	// Processes belong to the whole test (their cleanup kills them), so
+	// they start here rather than inside a subtest.
+	p1 = e2eStartServe(t, "callgate-1", bin, cfgPath, env)
 	ok := t.Run("provision_to_ready", func(t *testing.T) {
-		p1 = e2eStartServe(t, "callgate-1", bin, cfgPath, env)
 		seen := map[connstate.Status]bool{}
 		first = p1.waitStatus(t, e2eConnection, connstate.Ready, seen)
 		t.Logf("statuses seen: %v; view: %+v", seen, first)
@@ -307,6 +309,16 @@ named_credentials:
 		}
 		if !strings.Contains(out, e2eConnection) {
 			t.Fatalf("callgate teardown printed %q", out)
+		}
+		// SPEC §1: a "deleted" endpoint after our teardown is
+		// TeardownInProgress until AWS forgets it. moto never forgets a
+		// deleted endpoint, so the harness does what AWS eventually does.
+		v := p1.waitStatus(t, e2eConnection, connstate.TeardownInProgress, nil)
+		if !strings.EqualFold(v.AWSState, "deleted") {
+			t.Fatalf("TeardownInProgress with aws_state %q, want deleted", v.AWSState)
+		}
+		if err := moto.RemoveEndpoint(ctx, endpointID); err != nil {
+			t.Fatal(err)
 		}
 		p1.waitStatus(t, e2eConnection, connstate.Unprovisioned, nil)
 		out, err = e2eRunCLI(t, bin, env, "status", "--admin", p1.admin)
