@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callgate/callgate/internal/clienthello"
+	"github.com/callgate/callgate/internal/tunnel"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -90,19 +91,25 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state,
 		if _, err := upstream.Write(first); err != nil {
 			_ = client.Close()
 			_ = upstream.Close()
-			sum.outcome, sum.err, sum.reason = OutcomeClosed, err, pipeUpstreamClosed
+			sum.outcome, sum.err, sum.reason = OutcomeClosed, err, tunnel.ReasonError
 			return
 		}
+		sum.dm.tunnelBytes(int64(len(first)), 0)
 	}
-	res := pipe(client, upstream, s.t.IdleTunnel, stop)
-	sum.up = int64(len(first)) + res.up
-	sum.down = res.down
-	sum.reason = res.reason
+	// Bytes are counted as they move, so a long-lived tunnel shows its
+	// traffic before it ends.
+	res := tunnel.Pipe(client, upstream, tunnel.Options{
+		IdleTimeout: s.t.IdleTunnel,
+		Stop:        stop,
+		OnBytes:     sum.dm.tunnelBytes,
+	})
+	sum.up = int64(len(first)) + res.Up
+	sum.down = res.Down
+	sum.reason = res.Reason
 	if why := fl.stopReason(); why != "" {
 		sum.reason = why
 	}
-	sum.err = res.err
-	sum.dm.tunnelBytes(sum.up, sum.down)
+	sum.err = res.Err
 }
 
 // routeAuthority finds the named credential for a client's authority.

@@ -10,6 +10,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/callgate/callgate/internal/tunnel"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -122,7 +123,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 		if why := fl.stopReason(); why != "" {
 			sum.reason = why
 		} else if wd.fired() {
-			sum.reason = pipeIdle
+			sum.reason = tunnel.ReasonIdle
 		}
 		// Abort the client's response so it cannot mistake a truncated
 		// body for a complete one.

@@ -360,7 +360,7 @@ func TestMetricsLint(t *testing.T) {
 	c := e.dialTunnel(fmt.Sprintf("plain.partner.example:%d", e.plain.port), 0)
 	fmt.Fprintf(c, "GET /base/t HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	_, _ = io.ReadAll(c)
-	c.Close() // tunnel bytes are counted when the tunnel ends
+	c.Close()
 	eventually(t, "tunnel bytes", func() bool {
 		return counterValue(t, e.reg, "callgate_tunnel_bytes_total", map[string]string{"named_credential": "Plain", "direction": "down"}) > 0
 	})

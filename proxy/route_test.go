@@ -20,7 +20,9 @@ import (
 
 // fixedGate is a lock-free Gate over a map built once, the shape of
 // connstate.Manager's read side, for the allocation test and benchmarks.
-type fixedGate struct{ m atomic.Pointer[map[string]connstate.Admission] }
+type fixedGate struct {
+	m atomic.Pointer[map[string]connstate.Admission]
+}
 
 func newFixedGate(m map[string]connstate.Admission) *fixedGate {
 	g := &fixedGate{}
