@@ -1,6 +1,9 @@
 package aws
 
-import "testing"
+import (
+	"strings"
+	"testing"
+)
 
 func TestPrincipalARN(t *testing.T) {
 	for _, tc := range []struct{ name, in, want string }{
@@ -26,4 +29,20 @@ func TestPrincipalARN(t *testing.T) {
 			}
 		})
 	}
+}
+
+// FuzzPrincipalARN: never panics, and either returns its input or an IAM
+// role ARN in the same partition and account.
+func FuzzPrincipalARN(f *testing.F) {
+	f.Fuzz(func(t *testing.T, in string) {
+		out := PrincipalARN(in)
+		if out == in {
+			return
+		}
+		parts := strings.SplitN(in, ":", 6)
+		want := "arn:" + parts[1] + ":iam::" + parts[4] + ":role/"
+		if !strings.HasPrefix(out, want) || strings.Contains(strings.TrimPrefix(out, want), "/") {
+			t.Fatalf("PrincipalARN(%q) = %q, want %s<role>", in, out, want)
+		}
+	})
 }
