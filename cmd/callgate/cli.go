@@ -152,11 +152,18 @@ func runAction(action string, args []string, stdout, stderr io.Writer) int {
 	if err := fs.Parse(args); err != nil {
 		return 2
 	}
-	if fs.NArg() != 1 {
+	// Accept flags after the name too (`teardown NAME --admin URL`): flag
+	// stops at the first argument that is not a flag.
+	name := fs.Arg(0)
+	if fs.NArg() >= 1 {
+		if err := fs.Parse(fs.Args()[1:]); err != nil {
+			return 2
+		}
+	}
+	if name == "" || fs.NArg() != 0 {
 		fmt.Fprintf(stderr, "usage: callgate %s [--admin URL] NAME\n", action)
 		return 2
 	}
-	name := fs.Arg(0)
 	c, err := newAdminClient(*admin, *tokenFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "callgate %s: %v\n", action, err)
