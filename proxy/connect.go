@@ -43,6 +43,15 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state,
 		s.refuse(w, sum, upstreamRefusal(d, err), true)
 		return
 	}
+	// The flow is registered before the hijack: once hijacked, net/http's
+	// Shutdown no longer waits for this handler, ours must. A revocation or
+	// reload during the ClientHello wait cuts the tunnel as well.
+	stop := make(chan struct{})
+	fl := &flow{dest: d, revoked: adm.Revoked, tunnel: true, cancel: func() {
+		close(stop)
+	}}
+	s.flows.add(fl)
+	defer s.flows.remove(fl)
 	client, buffered, err := hijack(w)
 	if err != nil {
 		_ = upstream.Close()
@@ -59,15 +68,6 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state,
 		return
 	}
 	sum.record() // the set-up ends here; the tunnel's life is not a request duration
-
-	// The flow is registered before the first client byte is awaited, so a
-	// revocation or reload during the ClientHello wait cuts it as well.
-	stop := make(chan struct{})
-	fl := &flow{dest: d, revoked: adm.Revoked, tunnel: true, cancel: func() {
-		close(stop)
-	}}
-	s.flows.add(fl)
-	defer s.flows.remove(fl)
 	gauge := sum.dm.tunnelGauge()
 	gauge.Inc()
 	defer gauge.Dec()

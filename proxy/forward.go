@@ -154,7 +154,10 @@ func copyResponse(w http.ResponseWriter, rc *http.ResponseController, body io.Re
 			if werr != nil {
 				return n, werr
 			}
-			if flush {
+			// Flush when the upstream had nothing more ready (a short
+			// read): the client gets what exists now instead of waiting
+			// for a full buffer behind a slow upstream.
+			if flush || m < len(buf) {
 				if ferr := rc.Flush(); ferr != nil {
 					return n, ferr
 				}

@@ -333,12 +333,20 @@ func TestSummaryLog(t *testing.T) {
 		{FieldNamedCredential: "", FieldForm: "connect", FieldOutcome: OutcomeRefused, FieldCode: "unknown_destination", FieldStatus: int64(403), FieldTarget: "unknown.example:443"},
 		{FieldNamedCredential: "Pending", FieldConnection: "pending", FieldForm: "callout", FieldOutcome: OutcomeRefused, FieldCode: "connection_not_ready", FieldStatus: int64(503)},
 	}
+	// A line is written when its handler returns, which may be after the
+	// client read the response: match lines by form, not by order.
+	byForm := map[any]map[string]any{}
+	for _, l := range lines {
+		byForm[l[FieldForm]] = l
+	}
 	for i, w := range want {
+		got := byForm[w[FieldForm]]
 		for k, v := range w {
-			if lines[i][k] != v {
-				t.Errorf("line %d: %s = %#v, want %#v (%v)", i, k, lines[i][k], v, lines[i])
+			if got[k] != v {
+				t.Errorf("%s line: %s = %#v, want %#v (%v)", w[FieldForm], k, got[k], v, got)
 			}
 		}
+		lines[i] = got
 		for _, k := range []string{FieldBytesUp, FieldBytesDown, FieldDuration} {
 			if _, ok := lines[i][k]; !ok {
 				t.Errorf("line %d lacks %s", i, k)
@@ -401,4 +409,37 @@ func mustGather(t *testing.T, e *env) []*dto.MetricFamily {
 		t.Fatal(err)
 	}
 	return mfs
+}
+
+// TestStalledUpstreamBody: an upstream that goes silent mid-body is cut
+// after the idle timeout; the client sees a truncated body, not a hang.
+func TestStalledUpstreamBody(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t, func(o *Options) { o.Timeouts.IdleTunnel = 300 * time.Millisecond })
+	for name, u := range map[string]string{
+		"absolute": fmt.Sprintf("http://slow.partner.example:%d/stall", e.slow.port),
+		"callout":  fmt.Sprintf("http://%s/callout/Slow/stall", e.addr),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := e.proxyClient()
+			if name == "callout" {
+				c = e.directClient()
+			}
+			start := time.Now()
+			res, err := c.Get(u)
+			if err != nil {
+				t.Fatal(err)
+			}
+			body, err := io.ReadAll(res.Body)
+			res.Body.Close()
+			if err == nil || len(body) != 100 {
+				t.Errorf("read %d bytes, err %v; want a truncated body", len(body), err)
+			}
+			if d := time.Since(start); d > 5*time.Second {
+				t.Errorf("cut after %v", d)
+			}
+		})
+	}
 }

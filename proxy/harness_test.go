@@ -189,6 +189,16 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 			return
 		}
+	case "/stall":
+		// Headers and a first part, then silence.
+		w.Header().Set("Content-Length", "1000")
+		_, _ = w.Write([]byte(strings.Repeat("s", 100)))
+		w.(http.Flusher).Flush()
+		select {
+		case <-u.release:
+		case <-r.Context().Done():
+		}
+		return
 	case "/upload":
 		// Report progress as it arrives, so the client can prove the
 		// proxy streams instead of buffering the whole body.

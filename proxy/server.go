@@ -149,14 +149,18 @@ func New(opts Options) (*Server, error) {
 	if maxHeader <= 0 {
 		maxHeader = DefaultMaxHeaderBytes
 	}
+	// net/http's own messages (malformed requests it answers itself, TLS
+	// handshake failures) are client-triggered: debug, not noise.
+	stdLog, err := zap.NewStdLogAt(s.log, zap.DebugLevel)
+	if err != nil {
+		return nil, fmt.Errorf("proxy: error log: %w", err)
+	}
 	s.hs = &http.Server{
 		Handler:           s,
 		ReadHeaderTimeout: s.t.HeaderRead,
 		IdleTimeout:       s.t.IdleConn,
 		MaxHeaderBytes:    maxHeader,
-		// net/http's own messages (malformed requests it answers itself,
-		// TLS handshake failures) are client-triggered: debug, not noise.
-		ErrorLog: zap.NewStdLog(s.log.WithOptions(zap.IncreaseLevel(zap.DebugLevel))),
+		ErrorLog: stdLog,
 		// A non-nil empty map keeps HTTP/2 off even behind a TLS listener
 		// offering h2: CONNECT tunnels need HTTP/1.1 hijacking.
 		TLSNextProto:                 map[string]func(*http.Server, *tls.Conn, http.Handler){},
