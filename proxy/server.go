@@ -160,7 +160,7 @@ func New(opts Options) (*Server, error) {
 		ReadHeaderTimeout: s.t.HeaderRead,
 		IdleTimeout:       s.t.IdleConn,
 		MaxHeaderBytes:    maxHeader,
-		ErrorLog: stdLog,
+		ErrorLog:          stdLog,
 		// A non-nil empty map keeps HTTP/2 off even behind a TLS listener
 		// offering h2: CONNECT tunnels need HTTP/1.1 hijacking.
 		TLSNextProto:                 map[string]func(*http.Server, *tls.Conn, http.Handler){},
