@@ -20,6 +20,7 @@ type direction struct {
 	up         bool // client→upstream
 	halfClosed bool // dst's write half was shut after src's end of stream
 	raw        *rawReader
+	splice     *splicer // nil: bulk bursts copy through buffers
 }
 
 func newDirection(t *tunnel, up bool) *direction {
@@ -27,7 +28,10 @@ func newDirection(t *tunnel, up bool) *direction {
 	if up {
 		d.src, d.dst = t.client, t.upstream
 	}
-	d.raw = newRawReader(d.src, t.pool)
+	d.raw = newRawReader(d.src, t.pools)
+	if d.raw != nil && t.splice {
+		d.splice = newSplicer(d.src, d.dst)
+	}
 	return d
 }
 
@@ -60,7 +64,8 @@ func (d *direction) run() error {
 }
 
 // copyRaw holds a buffer only between readiness and the read that would
-// block again.
+// block again. A read that fills the small buffer starts a bulk burst,
+// spliced in the kernel where both ends are TCP.
 func (d *direction) copyRaw() error {
 	for {
 		n, err := d.raw.read()
@@ -77,13 +82,25 @@ func (d *direction) copyRaw() error {
 			}
 			return fmt.Errorf("tunnel: %s: read: %w", d.name(), err)
 		}
+		if d.raw.bulk && d.splice.acquire() {
+			d.raw.release()
+			eof, err := d.splice.burst(d)
+			if err != nil {
+				return err
+			}
+			if eof {
+				return nil
+			}
+		}
 	}
 }
 
 // copyPlain is the portable loop for connections without a raw descriptor.
 func (d *direction) copyPlain() error {
-	bp := d.t.pool.get()
-	defer d.t.pool.put(bp)
+	// A blocked Read holds its buffer: the price of not knowing how to
+	// wait for readability on an arbitrary net.Conn.
+	bp := d.t.pools.small.get()
+	defer d.t.pools.small.put(bp)
 	buf := *bp
 	for {
 		n, err := d.src.Read(buf)

@@ -61,7 +61,7 @@ func probeIdle(tb testing.TB, n int, start pipeFunc) idleFigures {
 	f := idleFigures{n: n, socketFDs: countFDs(tb) - fd0}
 	results := make(chan Result, n)
 	stop := make(chan struct{})
-	burst := make([]byte, 16<<10)
+	burst := make([]byte, 256<<10) // past a small buffer: bulk reads step up
 	got := make([]byte, len(burst))
 	g0 := runtime.NumGoroutine()
 	heap0, stack0 := memInUse()
@@ -82,6 +82,8 @@ func probeIdle(tb testing.TB, n int, start pipeFunc) idleFigures {
 	}
 	time.Sleep(50 * time.Millisecond) // let the last reads park
 	heap1, stack1 := memInUse()
+	runtime.KeepAlive(burst) // allocated before heap0: must not be freed before heap1
+	runtime.KeepAlive(got)
 	f.extraFDs = countFDs(tb) - fd0 - f.socketFDs
 	f.heapPerTunnel = float64(heap1-heap0) / float64(n)
 	f.stackPerTunnel = float64(stack1-stack0) / float64(n)

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -76,16 +77,18 @@ func TestPipeBytesBothWays(t *testing.T) {
 	const size = 8 << 20
 	up, down := randomBytes(t, size), randomBytes(t, size)
 	cases := []struct {
-		name string
-		make func(t *testing.T, l *loopback) legs
+		name     string
+		make     func(t *testing.T, l *loopback) legs
+		noSplice bool
 	}{
-		{"tcp_raw", func(t *testing.T, l *loopback) legs { return l.legs(t) }},
-		{"plain_loop", func(t *testing.T, l *loopback) legs {
+		{name: "tcp_raw_splice", make: func(t *testing.T, l *loopback) legs { return l.legs(t) }},
+		{name: "tcp_raw_buffers", make: func(t *testing.T, l *loopback) legs { return l.legs(t) }, noSplice: true},
+		{name: "plain_loop", make: func(t *testing.T, l *loopback) legs {
 			g := l.legs(t)
 			g.proxyC, g.proxyU = plainConn{g.proxyC.(*net.TCPConn)}, plainConn{g.proxyU.(*net.TCPConn)}
 			return g
 		}},
-		{"tls_client_leg", func(t *testing.T, l *loopback) legs {
+		{name: "tls_client_leg", make: func(t *testing.T, l *loopback) legs {
 			srv, cli := tlsPair(t, l)
 			pu, u := l.pair(t)
 			return legs{client: cli, proxyC: srv, proxyU: pu, upstream: u}
@@ -96,14 +99,21 @@ func TestPipeBytesBothWays(t *testing.T) {
 			g := tc.make(t, newLoopback(t))
 			defer g.closeTestEnds()
 			var onUp, onDown atomic.Int64
-			res := startPipe(g, Options{IdleTimeout: time.Minute, OnBytes: func(u, d int64) {
+			opts := Options{IdleTimeout: time.Minute, OnBytes: func(u, d int64) {
 				onUp.Add(u)
 				onDown.Add(d)
-			}})
+			}}
+			res := make(chan Result, 1)
+			go func() { res <- pipe(g.proxyC, g.proxyU, opts, defaultPools, !tc.noSplice) }()
+			bursts := spliceBursts.Load()
 			exchange(t, g.client, g.upstream, up, down)
 			r := waitResult(t, res, 10*time.Second)
 			if r.Reason != ReasonEOF || r.Err != nil || r.Up != size || r.Down != size {
 				t.Fatalf("result %+v, want eof with %d bytes each way", r, size)
+			}
+			spliced := spliceBursts.Load() > bursts
+			if want := tc.name == "tcp_raw_splice" && runtime.GOOS == "linux"; spliced != want {
+				t.Errorf("bulk bursts spliced: %v, want %v", spliced, want)
 			}
 			if onUp.Load() != size || onDown.Load() != size {
 				t.Errorf("OnBytes summed up=%d down=%d, want %d each", onUp.Load(), onDown.Load(), size)

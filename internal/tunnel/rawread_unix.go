@@ -21,8 +21,9 @@ import (
 // arrived.
 type rawReader struct {
 	rc     syscall.RawConn
-	pool   *bufPool
+	pools  *bufPools
 	bp     *[]byte // held only while data flows
+	bulk   bool    // the last read filled a small buffer: step up
 	n      int
 	err    error
 	readFn func(fd uintptr) bool // bound once: no allocation per read
@@ -31,7 +32,7 @@ type rawReader struct {
 // newRawReader returns nil when src must be read through its Read method.
 // Only the exact socket types qualify: a wrapper that embeds one may
 // override Read (to drain its own buffer first) and must not be bypassed.
-func newRawReader(src net.Conn, pool *bufPool) *rawReader {
+func newRawReader(src net.Conn, pools *bufPools) *rawReader {
 	var sc syscall.Conn
 	switch c := src.(type) {
 	case *net.TCPConn:
@@ -45,14 +46,18 @@ func newRawReader(src net.Conn, pool *bufPool) *rawReader {
 	if err != nil {
 		return nil
 	}
-	r := &rawReader{rc: rc, pool: pool}
+	r := &rawReader{rc: rc, pools: pools}
 	r.readFn = r.tryRead
 	return r
 }
 
 func (r *rawReader) tryRead(fd uintptr) bool {
-	if r.bp == nil {
-		r.bp = r.pool.get()
+	switch {
+	case r.bp == nil:
+		r.bp = r.pools.small.get()
+	case r.bulk && r.pools.big != nil && len(*r.bp) != r.pools.big.size:
+		r.pools.small.put(r.bp)
+		r.bp = r.pools.big.get()
 	}
 	for {
 		n, err := syscall.Read(int(fd), *r.bp)
@@ -70,6 +75,7 @@ func (r *rawReader) tryRead(fd uintptr) bool {
 			r.n, r.err = 0, io.EOF
 		default:
 			r.n, r.err = n, nil
+			r.bulk = n == len(*r.bp)
 		}
 		return true
 	}
@@ -89,7 +95,7 @@ func (r *rawReader) buf() []byte { return *r.bp }
 
 func (r *rawReader) release() {
 	if r.bp != nil {
-		r.pool.put(r.bp)
-		r.bp = nil
+		r.pools.put(r.bp)
+		r.bp, r.bulk = nil, false
 	}
 }

@@ -58,7 +58,8 @@ type Result struct {
 type tunnel struct {
 	client, upstream net.Conn
 	opts             Options
-	pool             *bufPool
+	pools            *bufPools
+	splice           bool // splice bulk bursts between TCP sockets
 	up, down         atomic.Int64
 	running          atomic.Int32 // directions still copying
 
@@ -85,11 +86,11 @@ type tunnel struct {
 // other net.Conn (a *tls.Conn, a wrapper with its own buffered reader) is
 // read through its Read method with a pooled buffer held for its lifetime.
 func Pipe(client, upstream net.Conn, opts Options) Result {
-	return pipe(client, upstream, opts, defaultPool)
+	return pipe(client, upstream, opts, defaultPools, true)
 }
 
-func pipe(client, upstream net.Conn, opts Options, pool *bufPool) Result {
-	t := &tunnel{client: client, upstream: upstream, opts: opts, pool: pool}
+func pipe(client, upstream net.Conn, opts Options, pools *bufPools, splice bool) Result {
+	t := &tunnel{client: client, upstream: upstream, opts: opts, pools: pools, splice: splice}
 	// A deadline left from reading the request would cut a healthy
 	// tunnel; idleness is Options.IdleTimeout's job.
 	_ = client.SetDeadline(time.Time{})
