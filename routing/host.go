@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strconv"
 	"strings"
+	"unicode/utf8"
 
 	"golang.org/x/net/idna"
 )
@@ -52,19 +53,30 @@ func NormalizeHost(host string) (normalized string, isIP bool, err error) {
 	if h == "" {
 		return "", false, fmt.Errorf("%w: %q", ErrBadHost, host)
 	}
+	if h[0] == '.' || h[len(h)-1] == '.' || strings.Contains(h, "..") {
+		return "", false, fmt.Errorf("%w: %q: empty label", ErrBadHost, host)
+	}
 	if isSimpleLowerASCII(h) {
 		if looksNumeric(h) {
 			return h, true, nil
 		}
 		return h, false, nil
 	}
+	if !utf8.ValidString(h) {
+		return "", false, fmt.Errorf("%w: %q: not UTF-8", ErrBadHost, host)
+	}
 	ascii, ierr := idnaProfile.ToASCII(h)
 	if ierr != nil {
 		return "", false, fmt.Errorf("%w: %q: %v", ErrBadHost, host, ierr)
 	}
 	ascii = strings.TrimSuffix(ascii, ".")
-	if ascii == "" || len(ascii) > maxHostLen {
+	if ascii == "" || len(ascii) > maxHostLen || !isSimpleLowerASCII(strings.ReplaceAll(ascii, "xn--", "")) || strings.Contains(ascii, "..") {
 		return "", false, fmt.Errorf("%w: %q", ErrBadHost, host)
+	}
+	// The result must itself be a valid name: punycode that decodes to
+	// disallowed code points is refused rather than passed on.
+	if again, err := idnaProfile.ToASCII(ascii); err != nil || again != ascii {
+		return "", false, fmt.Errorf("%w: %q: not a valid IDNA name", ErrBadHost, host)
 	}
 	return ascii, looksNumeric(ascii), nil
 }

@@ -1,0 +1,126 @@
+package routing
+
+import (
+	"errors"
+	"testing"
+)
+
+func TestNormalizeHost(t *testing.T) {
+	tests := []struct {
+		in, want string
+		isIP     bool
+		err      error
+	}{
+		{"api.partner.example", "api.partner.example", false, nil},
+		{"API.Partner.Example", "api.partner.example", false, nil},
+		{"api.partner.example.", "api.partner.example", false, nil},
+		{"API.PARTNER.EXAMPLE.", "api.partner.example", false, nil},
+		{"bücher.example", "xn--bcher-kva.example", false, nil},
+		{"BÜCHER.example.", "xn--bcher-kva.example", false, nil},
+		{"xn--bcher-kva.example", "xn--bcher-kva.example", false, nil},
+		{"ＡＰＩ.example", "api.example", false, nil}, // fullwidth letters map to ASCII (UTS #46)
+		{"under_score.internal", "under_score.internal", false, nil},
+		{"[::1]", "::1", true, nil},
+		{"[2001:DB8::1]", "2001:db8::1", true, nil},
+		{"[::ffff:127.0.0.1]", "::ffff:127.0.0.1", true, nil},
+		{"::ffff:127.0.0.1", "127.0.0.1", true, nil},
+		{"127.0.0.1", "127.0.0.1", true, nil},
+		{"169.254.169.254", "169.254.169.254", true, nil},
+		{"2130706433", "2130706433", true, nil},
+		{"0x7f.1", "0x7f.1", true, nil},
+		{"0X7F.0.0.1", "0x7f.0.0.1", true, nil},
+		{"127.1", "127.1", true, nil},
+		{"", "", false, ErrEmptyHost},
+		{".", "", false, ErrBadHost},
+		{"[::1", "", false, ErrBadHost},
+		{"[127.0.0.1]", "", false, ErrBadHost},
+		{"exa mple.com", "", false, ErrBadHost},
+		{"xn--zz.example", "", false, ErrBadHost}, // invalid punycode
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			got, isIP, err := NormalizeHost(tc.in)
+			if tc.err != nil {
+				if !errors.Is(err, tc.err) {
+					t.Fatalf("NormalizeHost(%q) error = %v, want %v", tc.in, err, tc.err)
+				}
+				return
+			}
+			if err != nil || got != tc.want || isIP != tc.isIP {
+				t.Fatalf("NormalizeHost(%q) = %q, %v, %v; want %q, %v", tc.in, got, isIP, err, tc.want, tc.isIP)
+			}
+		})
+	}
+}
+
+func TestSplitHostPort(t *testing.T) {
+	tests := []struct {
+		in      string
+		def     uint16
+		host    string
+		port    uint16
+		wantErr error
+	}{
+		{"api.example:443", 0, "api.example", 443, nil},
+		{"api.example", 80, "api.example", 80, nil},
+		{"api.example", 0, "", 0, ErrMissingPort},
+		{"[::1]:8443", 0, "[::1]", 8443, nil},
+		{"[::1]", 443, "[::1]", 443, nil},
+		{"::1", 443, "", 0, ErrBadAuthority},
+		{"api.example:", 0, "", 0, ErrBadPort},
+		{"api.example:0", 0, "", 0, ErrBadPort},
+		{"api.example:65536", 0, "", 0, ErrBadPort},
+		{"api.example:+443", 0, "", 0, ErrBadPort},
+		{"api.example:0443", 0, "api.example", 443, nil},
+		{":443", 0, "", 0, ErrEmptyHost},
+		{"", 0, "", 0, ErrEmptyHost},
+		{"[::1]x", 0, "", 0, ErrBadAuthority},
+	}
+	for _, tc := range tests {
+		t.Run(tc.in, func(t *testing.T) {
+			host, port, err := SplitHostPort(tc.in, tc.def)
+			if tc.wantErr != nil {
+				if !errors.Is(err, tc.wantErr) {
+					t.Fatalf("SplitHostPort(%q) error = %v, want %v", tc.in, err, tc.wantErr)
+				}
+				return
+			}
+			if err != nil || host != tc.host || port != tc.port {
+				t.Fatalf("SplitHostPort(%q) = %q, %d, %v", tc.in, host, port, err)
+			}
+		})
+	}
+}
+
+func FuzzSplitHostPort(f *testing.F) {
+	for _, s := range []string{"api.example:443", "[::1]:8443", "a:b:c", "[", "]:", "x:99999", "0x7f.1:443", "bücher.example:443"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, s string) {
+		host, port, err := SplitHostPort(s, 0)
+		if err != nil {
+			return
+		}
+		if port == 0 || host == "" {
+			t.Fatalf("SplitHostPort(%q) = %q, %d without error", s, host, port)
+		}
+		n, isIP, err := NormalizeHost(host)
+		if err != nil {
+			return
+		}
+		// Normalization is idempotent.
+		n2, isIP2, err := NormalizeHost(bracket(n))
+		if err != nil || n2 != n || isIP2 != isIP {
+			t.Fatalf("NormalizeHost not idempotent for %q: %q → %q (%v)", host, n, n2, err)
+		}
+	})
+}
+
+func bracket(h string) string {
+	for i := 0; i < len(h); i++ {
+		if h[i] == ':' {
+			return "[" + h + "]"
+		}
+	}
+	return h
+}
