@@ -26,7 +26,7 @@
 #   BENCH_INSTALL=1         0: never run apt-get (fail if squid/tinyproxy are missing)
 #   BENCH_CALLGATE_FLAGS="--log.level warn"  extra flags for callgate serve; warn drops the
 #                           per-request summary line, as the peers run without access logs
-#   BENCH_QUIET_WAIT=5s     before each run, wait up to this long for the machine to be
+#   BENCH_QUIET_WAIT=3s     before each run, wait up to this long for the machine to be
 #                           idle (other programs' CPU is noise on 2 cores); 0 disables
 set -euo pipefail
 
@@ -45,7 +45,7 @@ cd "$ROOT"
 : "${BENCH_TARGETS:=direct callgate squid tinyproxy}"
 : "${BENCH_FIGURES:=absolute tunnel setup bulk idle latency}"
 : "${BENCH_INSTALL:=1}"
-: "${BENCH_QUIET_WAIT:=5s}"
+: "${BENCH_QUIET_WAIT:=3s}"
 : "${BENCH_CALLGATE_FLAGS:=--log.level warn}"
 
 log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }

@@ -181,7 +181,35 @@ func writeTables(w io.Writer, samples []sample) {
 		fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
 	}
 	fmt.Fprintln(w)
+	writeNoise(w, samples)
 	writeDetails(w, samples)
+}
+
+// noisyCores is the CPU other programs may use during a run before its
+// figure is called unreliable: a tenth of one of the two cores.
+const noisyCores = 0.2
+
+// writeNoise says how busy the rest of the machine was: on two cores, a
+// compiler or test suite running alongside moves every figure.
+func writeNoise(w io.Writer, samples []sample) {
+	var all []float64
+	noisy := 0
+	for _, s := range samples {
+		if v, ok := s.num("other_cores"); ok {
+			all = append(all, v)
+			if v > noisyCores {
+				noisy++
+			}
+		} else if _, isRun := s.num("loadgen_cpu_s"); isRun {
+			all = append(all, 0)
+		}
+	}
+	m, ok := median(all)
+	if !ok {
+		return
+	}
+	fmt.Fprintf(w, "Other programs used a median of %.2f cores during the runs; %d of %d runs had more than %.1f (unreliable figures).\n\n",
+		m, noisy, len(all), noisyCores)
 }
 
 func fmtVal(vals map[string]float64, t string) string {
