@@ -69,8 +69,10 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 	// after RoundTrip returned: count it atomically.
 	var upBytes atomic.Int64
 	defer func() { sum.up = upBytes.Load() }()
+	var body *activityBody
 	if outreq.Body != nil {
-		outreq.Body = &activityBody{ReadCloser: outreq.Body, wd: wd, n: &upBytes}
+		body = &activityBody{ReadCloser: outreq.Body, wd: wd, n: &upBytes}
+		outreq.Body = body
 	}
 	outreq = outreq.WithContext(ctx)
 
@@ -87,6 +89,10 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 			sum.reason = fl.stopReason()
 			s.refuse(w, sum, &refusal{code: CodeConnectionNotReady, dest: d, connection: d.Connection,
 				message: "the named credential or its connection was withdrawn", cause: err}, false)
+		case body != nil && body.failed() != nil:
+			// The client's own body broke (bad chunking, cut short): not
+			// the endpoint's fault.
+			s.refuse(w, sum, badRequest(d, "the request body is malformed or ended early", body.failed()), false)
 		case ctx.Err() != nil && wd.fired():
 			s.refuse(w, sum, &refusal{code: CodeUpstreamTimeout, dest: d, connection: d.Connection,
 				message: "no data moved for the idle timeout", cause: err}, false)
@@ -174,11 +180,13 @@ func copyResponse(w http.ResponseWriter, rc *http.ResponseController, body io.Re
 	}
 }
 
-// activityBody counts the request body and tells the watchdog it moved.
+// activityBody counts the request body, tells the watchdog it moved, and
+// remembers a read failure so it is blamed on the client.
 type activityBody struct {
 	io.ReadCloser
-	wd *watchdog
-	n  *atomic.Int64
+	wd  *watchdog
+	n   *atomic.Int64
+	err atomic.Pointer[error]
 }
 
 func (b *activityBody) Read(p []byte) (int, error) {
@@ -187,7 +195,18 @@ func (b *activityBody) Read(p []byte) (int, error) {
 		b.n.Add(int64(n))
 		b.wd.touch()
 	}
+	if err != nil && err != io.EOF {
+		b.err.CompareAndSwap(nil, &err)
+	}
 	return n, err
+}
+
+// failed is the body's read error, or nil.
+func (b *activityBody) failed() error {
+	if p := b.err.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // copyBufs recycles the 32 KiB response copy buffers.

@@ -1,0 +1,117 @@
+package proxy
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+)
+
+// TestHostileRequests: malformed and smuggling-shaped requests are refused
+// (by net/http's parser or by callgate) and the proxy keeps serving.
+func TestHostileRequests(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t, func(o *Options) { o.MaxHeaderBytes = 8 << 10; o.Timeouts.HeaderRead = 300 * time.Millisecond })
+	plain := fmt.Sprintf("plain.partner.example:%d", e.plain.port)
+	cases := []struct {
+		name   string
+		req    string
+		status int
+	}{
+		{"duplicate content-length",
+			"POST http://" + plain + "/base/x HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\nContent-Length: 5\r\n\r\nabcde", 400},
+		{"bad chunk size",
+			"POST http://" + plain + "/base/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\nzz\r\nabc\r\n0\r\n\r\n", 400},
+		{"huge headers",
+			"GET http://" + plain + "/base/x HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 64<<10) + "\r\n\r\n", 431},
+		{"space in target",
+			"GET http://" + plain + "/a b HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := net.Dial("tcp", e.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+			_, _ = io.WriteString(c, tc.req)
+			res, err := http.ReadResponse(bufio.NewReader(c), nil)
+			if err != nil {
+				t.Fatalf("no response: %v", err)
+			}
+			res.Body.Close()
+			if res.StatusCode != tc.status {
+				t.Errorf("status %d, want %d", res.StatusCode, tc.status)
+			}
+		})
+	}
+	// RFC 9112 §6.1: Transfer-Encoding overrides Content-Length; the
+	// intermediary drops Content-Length and re-frames the body, so the
+	// endpoint never sees two framings (and the bytes after the last chunk
+	// are the client's own next request on its own connection).
+	t.Run("content-length with transfer-encoding", func(t *testing.T) {
+		c, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+		_, _ = io.WriteString(c, "POST http://"+plain+"/base/x HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n"+
+			"Transfer-Encoding: chunked\r\n\r\n0\r\n\r\nGET /smuggled HTTP/1.1\r\nHost: x\r\n\r\n")
+		br := bufio.NewReader(c)
+		res, err := http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		body, _ := io.ReadAll(res.Body)
+		s := decodeSeen(t, string(body))
+		if s.BodyLen != 0 || s.Header.Get("Content-Length") != "" || s.Path != "/base/x" {
+			t.Errorf("upstream saw %+v", s)
+		}
+		res, err = http.ReadResponse(br, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res.Body.Close()
+		if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("the trailing request: %d, want 400 (origin form, not a callout)", res.StatusCode)
+		}
+	})
+	// RFC 9112 §5.2: obs-fold is replaced by a space before forwarding.
+	t.Run("obs-fold", func(t *testing.T) {
+		res, body := e.roundTrip("GET http://" + plain + "/base/x HTTP/1.1\r\nHost: x\r\nX-A: 1\r\n  folded\r\nConnection: close\r\n\r\n")
+		if res.StatusCode == http.StatusOK {
+			if v := decodeSeen(t, string(body)).Header.Values("X-A"); len(v) != 1 || strings.ContainsAny(v[0], "\r\n") {
+				t.Errorf("folded header forwarded as %q", v)
+			}
+		} else if res.StatusCode != http.StatusBadRequest {
+			t.Errorf("status %d", res.StatusCode)
+		}
+	})
+	t.Run("slow headers are cut", func(t *testing.T) {
+		c, err := net.Dial("tcp", e.addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		_, _ = io.WriteString(c, "GET http://"+plain+"/base/x HTTP/1.1\r\nHost: x\r\n")
+		_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+		start := time.Now()
+		_, err = io.ReadAll(c)
+		if isTimeout(err) || time.Since(start) > 4*time.Second {
+			t.Fatalf("connection held for %v: %v", time.Since(start), err)
+		}
+	})
+	// Still serving.
+	res, body := e.roundTrip("GET http://" + plain + "/base/ok HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+	if res.StatusCode != 200 {
+		t.Fatalf("after hostile input: %d %s", res.StatusCode, body)
+	}
+}
