@@ -202,6 +202,12 @@ func TestGoClient(t *testing.T) {
 	}
 
 	e.gate.set("partner", connstate.PendingActivation, "", 0)
+	// The open tunnel is cut (asynchronously); a new request needs a new
+	// CONNECT, which is refused.
+	eventually(t, "tunnel cut", func() bool {
+		return counterValue(t, e.reg, "callgate_tunnels_active", map[string]string{"named_credential": "Partner"}) == 0
+	})
+	tr.CloseIdleConnections()
 	_, err = c.Get(fmt.Sprintf("https://%s:%d/v1/hello", partnerHost, e.good.port))
 	if err == nil || connectStatus != 503 || !strings.HasPrefix(connectPS, "callgate; error=destination_unavailable") {
 		t.Fatalf("CONNECT to a pending connection: err %v, status %d, Proxy-Status %q", err, connectStatus, connectPS)
