@@ -19,16 +19,29 @@ type Code uint8
 // The SPEC §4 rows, plus the tunnel refusals that happen after the 200
 // (sni_mismatch, not_tls) and so never reach the client as a response.
 const (
+	// CodeUnknownDestination: not a named credential (403).
 	CodeUnknownDestination Code = iota + 1
+	// CodeConnectionNotReady: the outbound connection is not Ready (503).
 	CodeConnectionNotReady
+	// CodeWarmingUp: Ready but within its warm-up (503, Retry-After).
 	CodeWarmingUp
+	// CodeCertificateMismatch: the endpoint's certificate does not verify
+	// for the named credential's host (502).
 	CodeCertificateMismatch
+	// CodeDNSError: the endpoint DNS name does not resolve (502).
 	CodeDNSError
+	// CodeUpstreamUnreachable: the endpoint refused or broke the
+	// connection (502).
 	CodeUpstreamUnreachable
+	// CodeUpstreamTimeout: the endpoint did not answer in time (504).
 	CodeUpstreamTimeout
+	// CodeProxyAuthRequired: proxy authentication missing or wrong (407).
 	CodeProxyAuthRequired
+	// CodeNotPermitted: the client may not use this named credential (403).
 	CodeNotPermitted
+	// CodeBadRequest: a malformed request (400).
 	CodeBadRequest
+	// CodeLimitReached: a connection or tunnel limit is reached (503).
 	CodeLimitReached
 	// CodeCredentialUnavailable: the named credential's authentication
 	// could not be injected (e.g. its token endpoint failed).

@@ -17,6 +17,7 @@ import (
 	"net"
 	"net/http"
 	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
@@ -116,6 +117,7 @@ type Server struct {
 	hs      *http.Server
 
 	state   atomic.Pointer[state]
+	setMu   sync.Mutex   // serialises SetSnapshot (never taken by requests)
 	unknown *destMetrics // handles for named_credential=""
 	flows   flows
 }
@@ -177,6 +179,8 @@ func (s *Server) SetSnapshot(snap *Snapshot) {
 	if snap == nil {
 		snap = &Snapshot{}
 	}
+	s.setMu.Lock()
+	defer s.setMu.Unlock()
 	prev := s.state.Load()
 	s.state.Store(newState(snap, prev, s.metrics))
 	prev.retired.Store(true)
