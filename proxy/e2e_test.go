@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"io"
+	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -211,5 +212,36 @@ func TestGoClient(t *testing.T) {
 	_, err = c.Get(fmt.Sprintf("https://%s:%d/v1/hello", partnerHost, e.good.port))
 	if err == nil || connectStatus != 503 || !strings.HasPrefix(connectPS, "callgate; error=destination_unavailable") {
 		t.Fatalf("CONNECT to a pending connection: err %v, status %d, Proxy-Status %q", err, connectStatus, connectPS)
+	}
+}
+
+// TestTLSProxyListener: HTTPS_PROXY=https://… — the proxy listener itself
+// speaks TLS; CONNECT tunnels (TLS inside TLS) and callouts still work.
+func TestTLSProxyListener(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners and curl")
+	}
+	e := newEnv(t)
+	leaf, err := e.ca.Server("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = e.srv.Serve(tls.NewListener(ln, &tls.Config{Certificates: []tls.Certificate{leaf.TLS}})) }()
+	proxyURL := "https://" + ln.Addr().String()
+	target := fmt.Sprintf("https://%s:%d/v1/over-tls", partnerHost, e.good.port)
+	out, code := curl(t, "-x", proxyURL, "--proxy-cacert", e.caFile, "--cacert", e.caFile, target)
+	if code != 0 {
+		t.Fatalf("curl exit %d: %s", code, out)
+	}
+	if s := decodeSeen(t, out); s.Path != "/v1/over-tls" || s.SNI != partnerHost {
+		t.Errorf("upstream saw %+v", s)
+	}
+	out, code = curl(t, "--cacert", e.caFile, "https://"+ln.Addr().String()+"/callout/Plain/x")
+	if code != 0 || decodeSeen(t, out).Path != "/base/x" {
+		t.Fatalf("callout over TLS: exit %d: %s", code, out)
 	}
 }
