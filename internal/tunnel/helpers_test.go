@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"net"
 	"os"
+	"path/filepath"
 	"runtime"
 	"testing"
 	"time"
@@ -118,4 +119,24 @@ func tlsPair(tb testing.TB, l *loopback) (server *tls.Conn, client *tls.Conn) {
 		tb.Fatal(err)
 	}
 	return server, client
+}
+
+// unixPair returns both ends of a Unix stream socket connection.
+func unixPair(tb testing.TB) (dialed, accepted *net.UnixConn) {
+	tb.Helper()
+	path := filepath.Join(tb.TempDir(), "s")
+	ln, err := net.ListenUnix("unix", &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		tb.Skipf("no unix sockets: %v", err)
+	}
+	defer ln.Close()
+	d, err := net.DialUnix("unix", nil, &net.UnixAddr{Name: path, Net: "unix"})
+	if err != nil {
+		tb.Fatal(err)
+	}
+	a, err := ln.AcceptUnix()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return d, a
 }

@@ -83,6 +83,11 @@ func TestPipeBytesBothWays(t *testing.T) {
 	}{
 		{name: "tcp_raw_splice", make: func(t *testing.T, l *loopback) legs { return l.legs(t) }},
 		{name: "tcp_raw_buffers", make: func(t *testing.T, l *loopback) legs { return l.legs(t) }, noSplice: true},
+		{name: "unix_client_leg", make: func(t *testing.T, l *loopback) legs {
+			cli, srv := unixPair(t)
+			pu, u := l.pair(t)
+			return legs{client: cli, proxyC: srv, proxyU: pu, upstream: u}
+		}},
 		{name: "plain_loop", make: func(t *testing.T, l *loopback) legs {
 			g := l.legs(t)
 			g.proxyC, g.proxyU = plainConn{g.proxyC.(*net.TCPConn)}, plainConn{g.proxyU.(*net.TCPConn)}
