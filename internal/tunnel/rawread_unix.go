@@ -5,7 +5,6 @@ package tunnel
 import (
 	"io"
 	"net"
-	"os"
 	"syscall"
 )
 
@@ -70,7 +69,7 @@ func (r *rawReader) tryRead(fd uintptr) bool {
 			r.release()
 			return false
 		case err != nil:
-			r.n, r.err = 0, os.NewSyscallError("read", err)
+			r.n, r.err = 0, err // wrapped as "tunnel: …: read: …"
 		case n == 0:
 			r.n, r.err = 0, io.EOF
 		default:
