@@ -81,10 +81,13 @@ type tunnel struct {
 // Pipe clears any deadline set on the connections.
 //
 // For *net.TCPConn and *net.UnixConn sources Pipe waits for readability in
-// the network poller and takes a pooled buffer only while data flows, so an
-// idle tunnel holds no buffer and no descriptor beyond its two sockets; any
-// other net.Conn (a *tls.Conn, a wrapper with its own buffered reader) is
-// read through its Read method with a pooled buffer held for its lifetime.
+// the network poller holding nothing, reads each burst with a pooled 32 KiB
+// buffer and, when a burst turns out to be bulk between two TCP sockets,
+// splices the rest of it through a pipe opened for that burst only. An idle
+// tunnel thus holds no buffer, no pipe and no descriptor beyond its two
+// sockets. Any other net.Conn (a *tls.Conn, a wrapper with its own buffered
+// reader) is read through its Read method with a pooled buffer held for
+// the direction's lifetime.
 func Pipe(client, upstream net.Conn, opts Options) Result {
 	return pipe(client, upstream, opts, defaultPools, true)
 }
