@@ -23,6 +23,8 @@
 #   BENCH_IDLE_HOLD=3s      how long they are held before RSS/fds are read
 #   BENCH_TARGETS="direct callgate squid tinyproxy"
 #   BENCH_FIGURES="absolute tunnel setup bulk idle latency"
+#   BENCH_PROFILE=0         1: record a perf CPU profile of callgate during round 1 of each
+#                           timed figure (needs perf; writes perf-FIGURE.txt to the results)
 #   BENCH_INSTALL=1         0: never run apt-get (fail if squid/tinyproxy are missing)
 #   BENCH_CALLGATE_FLAGS="--log.level warn"  extra flags for callgate serve; warn drops the
 #                           per-request summary line, as the peers run without access logs
@@ -47,6 +49,7 @@ cd "$ROOT"
 : "${BENCH_INSTALL:=1}"
 : "${BENCH_QUIET_WAIT:=3s}"
 : "${BENCH_CALLGATE_FLAGS:=--log.level warn}"
+: "${BENCH_PROFILE:=0}"
 
 log() { printf '%s bench: %s\n' "$(date +%H:%M:%S)" "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -268,12 +271,45 @@ lg() {
 		fi
 	fi
 	local line
+	profile_start "$figure" "$target" "$round"
 	if ! line=$("$BIN/bench-loadgen" "${args[@]}" "$@" 2>>"$WORK/loadgen.log"); then
+		profile_stop
+
 		log "$figure/$target round $round: loadgen failed (see $OUT/loadgen.log)"
 		return 0
 	fi
+	profile_stop
 	echo "$line" >>"$RESULTS"
 	log "$figure/$target r$round: $(summary "$line")"
+}
+
+# profile_start FIGURE TARGET ROUND: with BENCH_PROFILE=1, sample callgate's
+# CPU (perf, call graphs) during round 1 of the timed figures. callgate has
+# no pprof endpoint; perf reads Go's symbols from the binary.
+PROFILE_FIG=
+profile_start() {
+	PROFILE_FIG=
+	[ "$BENCH_PROFILE" = 1 ] && [ "$2" = callgate ] && [ "$3" = 1 ] || return 0
+	case $1 in absolute | tunnel | setup | bulk | latency-callgate) ;; *) return 0 ;; esac
+	command -v perf >/dev/null || { log "BENCH_PROFILE=1 but perf is not installed"; return 0; }
+	PROFILE_FIG=$1
+	perf record -q -F 499 -g -p "${PID[callgate]}" -o "$OUT/perf-$1.data" >/dev/null 2>&1 &
+	PID[perf]=$!
+}
+profile_stop() {
+	[ -n "$PROFILE_FIG" ] || return 0
+	stop perf # perf record writes its data on SIGTERM
+	{
+		echo "# self time (flat)"
+		perf report -i "$OUT/perf-$PROFILE_FIG.data" --no-children --sort symbol --stdio 2>/dev/null |
+			grep -E '^ +[0-9.]+%' | head -40
+		echo "# including callees (cumulative)"
+		perf report -i "$OUT/perf-$PROFILE_FIG.data" --children --sort symbol --stdio 2>/dev/null |
+			grep -E '^ +[0-9.]+%' | head -60
+	} >"$OUT/perf-$PROFILE_FIG.txt" || true
+	rm -f "$OUT/perf-$PROFILE_FIG.data"
+	log "profile: $OUT/perf-$PROFILE_FIG.txt"
+	PROFILE_FIG=
 }
 
 summary() { # the fields worth a glance, from one JSON line
