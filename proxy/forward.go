@@ -69,10 +69,15 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 	// after RoundTrip returned: count it atomically.
 	var upBytes atomic.Int64
 	defer func() { sum.up = upBytes.Load() }()
+	rc := http.NewResponseController(w)
 	var body *activityBody
 	if outreq.Body != nil {
 		body = &activityBody{ReadCloser: outreq.Body, wd: wd, n: &upBytes}
 		outreq.Body = body
+		// The endpoint may answer before it has read the whole body
+		// (and keep reading while it answers): without full duplex,
+		// net/http would drain or cut the body when we write the reply.
+		_ = rc.EnableFullDuplex()
 	}
 	outreq = outreq.WithContext(ctx)
 
@@ -118,10 +123,14 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 	sum.status = res.StatusCode
 	sum.outcome = OutcomeOK
 
-	rc := http.NewResponseController(w)
-	// Unknown length (streams, server-sent events): flush every chunk,
-	// so the client sees data as the upstream sends it.
+	// Unknown length (streams, server-sent events, a full-duplex exchange
+	// where the endpoint answers before the client sent its body): send
+	// the headers now and flush every chunk, so the client sees data as the
+	// endpoint sends it.
 	flush := res.ContentLength == -1
+	if flush {
+		_ = rc.Flush()
+	}
 	n, err := copyResponse(w, rc, res.Body, wd, s.t.IdleTunnel, flush)
 	sum.down = n
 	if err != nil {

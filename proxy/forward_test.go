@@ -443,3 +443,45 @@ func TestStalledUpstreamBody(t *testing.T) {
 		})
 	}
 }
+
+// TestFullDuplex: the endpoint answers before the request body is done and
+// echoes it part by part; each part must come back before the next is sent.
+func TestFullDuplex(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t)
+	for name, u := range map[string]string{
+		"absolute": fmt.Sprintf("http://plain.partner.example:%d/duplex", e.plain.port),
+		"callout":  fmt.Sprintf("http://%s/callout/Plain/duplex", e.addr),
+	} {
+		t.Run(name, func(t *testing.T) {
+			c := e.proxyClient()
+			if name == "callout" {
+				c = e.directClient()
+			}
+			pr, pw := io.Pipe()
+			defer pw.Close()
+			// Bound the test: if the proxy never answers, closing the body
+			// unblocks the client.
+			timer := time.AfterFunc(10*time.Second, func() { pw.CloseWithError(errors.New("no answer before the body ended: not full duplex")) })
+			defer timer.Stop()
+			req, _ := http.NewRequest(http.MethodPost, u, pr)
+			res, err := c.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer res.Body.Close()
+			part := strings.Repeat("d", 300<<10) // more than net/http would drain
+			for i := 0; i < 3; i++ {
+				if _, err := io.WriteString(pw, part); err != nil {
+					t.Fatal(err)
+				}
+				got := make([]byte, len(part))
+				if _, err := io.ReadFull(res.Body, got); err != nil {
+					t.Fatalf("part %d: %v", i, err)
+				}
+			}
+		})
+	}
+}

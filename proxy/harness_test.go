@@ -199,6 +199,23 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		case <-r.Context().Done():
 		}
 		return
+	case "/duplex":
+		// Answer at once, then echo the body as it arrives.
+		rc := http.NewResponseController(w)
+		_ = rc.EnableFullDuplex()
+		w.WriteHeader(http.StatusOK)
+		_ = rc.Flush()
+		buf := make([]byte, 32<<10)
+		for {
+			m, err := r.Body.Read(buf)
+			if m > 0 {
+				_, _ = w.Write(buf[:m])
+				_ = rc.Flush()
+			}
+			if err != nil {
+				return
+			}
+		}
 	case "/upload":
 		// Report progress as it arrives, so the client can prove the
 		// proxy streams instead of buffering the whole body.
