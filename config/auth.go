@@ -173,7 +173,7 @@ func (c *compiler) sigv4(p string, r rawSigV4, region string) *credauth.SigV4Spe
 	} else if !reService.MatchString(r.Service) {
 		c.errorf(p+".service", ErrInvalid, "%q is not an AWS signing service name", r.Service)
 	}
-	s := &credauth.SigV4Spec{Service: r.Service, Region: r.Region, RoleARN: r.RoleARN}
+	s := &credauth.SigV4Spec{Service: r.Service, Region: r.Region, RoleARN: r.RoleARN, UnsignedPayload: r.UnsignedPayload}
 	if s.Region == "" {
 		s.Region = region
 	} else {

@@ -313,7 +313,7 @@ func TestValidFull(t *testing.T) {
 	check("SigV4 auth", byName["SigV4"].Auth, credauth.Spec{SigV4: &credauth.SigV4Spec{
 		Service: "execute-api", Region: "eu-central-1", RoleARN: "arn:aws:iam::123456789012:role/callgate-invoke",
 	}})
-	check("SigV4Region auth", byName["SigV4Region"].Auth, credauth.Spec{SigV4: &credauth.SigV4Spec{Service: "lambda", Region: "us-west-2"}})
+	check("SigV4Region auth", byName["SigV4Region"].Auth, credauth.Spec{SigV4: &credauth.SigV4Spec{Service: "lambda", Region: "us-west-2", UnsignedPayload: true}})
 
 	// What the config accepts, routing must accept too.
 	table, err := routing.Compile(cfg.RoutingCredentials())

@@ -155,9 +155,10 @@ type rawOAuth2 struct {
 }
 
 type rawSigV4 struct {
-	Service string `yaml:"service"`
-	Region  string `yaml:"region"`
-	RoleARN string `yaml:"role_arn"`
+	Service         string `yaml:"service"`
+	Region          string `yaml:"region"`
+	RoleARN         string `yaml:"role_arn"`
+	UnsignedPayload bool   `yaml:"unsigned_payload"`
 }
 
 // Defaults of SPEC §3 and of the keys callgate adds to it.
