@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"strings"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
@@ -62,6 +63,16 @@ func (d simulatedDialer) DialContext(ctx context.Context, network, address strin
 		if target, ok := d.sim.ResolveAddr(host); ok {
 			return d.next.DialContext(ctx, network, target)
 		}
+		// An endpoint name the simulation no longer knows (deleted before
+		// the next sync noticed) must not leak out as a real DNS query.
+		if strings.HasSuffix(strings.TrimSuffix(host, "."), simulatedDNSSuffix) {
+			return nil, &net.OpError{Op: "dial", Net: network, Err: &net.DNSError{
+				Err: "no such simulated endpoint", Name: host, IsNotFound: true,
+			}}
+		}
 	}
 	return d.next.DialContext(ctx, network, address)
 }
+
+// simulatedDNSSuffix ends every endpoint DNS name, simulated or real.
+const simulatedDNSSuffix = ".vpce.amazonaws.com"
