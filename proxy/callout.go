@@ -2,9 +2,11 @@ package proxy
 
 import (
 	"fmt"
+	"io"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 )
 
 // calloutPrefix starts the origin-form callout requests (SPEC §2.3).
@@ -51,16 +53,53 @@ func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request, st *state,
 		RawQuery: r.URL.RawQuery,
 	}, d)
 	if d.Auth != nil {
-		// The credential's own authentication replaces the client's.
-		outreq.Header.Del("Authorization")
+		// The Injector decides whether the client's Authorization stays
+		// (pass_client_authorization); newOutRequest already dropped the
+		// Proxy-* and hop-by-hop fields.
 		outreq = outreq.WithContext(r.Context())
-		if err := d.Auth.Inject(outreq); err != nil {
-			s.refuse(w, sum, &refusal{code: CodeCredentialUnavailable, dest: d, connection: d.Connection,
-				message: "the named credential's authentication could not be prepared", cause: err}, false)
+		var body *injectBody
+		if outreq.Body != nil {
+			// aws_sigv4 reads the whole body to hash it, before the
+			// exchange's idle watchdog runs: bound that read, and note
+			// whether the client's body is what failed.
+			body = &injectBody{ReadCloser: outreq.Body}
+			outreq.Body = body
+			_ = http.NewResponseController(w).SetReadDeadline(time.Now().Add(s.t.IdleTunnel))
+		}
+		err := d.Auth.Inject(outreq)
+		if body != nil {
+			_ = http.NewResponseController(w).SetReadDeadline(time.Time{})
+		}
+		switch {
+		case err == nil:
+		case errClientGone(r, err):
+			sum.outcome, sum.status, sum.err = OutcomeClientGone, 499, err
+			return
+		case body != nil && body.err != nil:
+			s.refuse(w, sum, badRequest(d, "the request body is malformed, ended early or was not sent in time", err), false)
+			return
+		default:
+			s.refuse(w, sum, injectRefusal(d, err), false)
 			return
 		}
 	}
 	s.exchange(w, r, outreq, st, d, adm.Revoked, sum)
+}
+
+// injectBody remembers a read failure of the client's body during Inject,
+// so that it is blamed on the client rather than on the credential. Inject
+// runs on the handler goroutine, so no synchronisation is needed.
+type injectBody struct {
+	io.ReadCloser
+	err error
+}
+
+func (b *injectBody) Read(p []byte) (int, error) {
+	n, err := b.ReadCloser.Read(p)
+	if err != nil && err != io.EOF && b.err == nil {
+		b.err = err
+	}
+	return n, err
 }
 
 // parseCalloutPath splits an escaped request path "/callout/{Name}[/rest]"

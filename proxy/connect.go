@@ -22,48 +22,79 @@ const maxTargetLog = 256
 
 // serveConnect handles `CONNECT host:port` (SPEC §2.1): route, gate, dial
 // the endpoint, and only then answer 200, so every refusal — including an
-// unreachable endpoint — is a real HTTP response instead of the 200.
-func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state, sum *summary) {
+// unreachable endpoint — is a real HTTP response instead of the 200. It
+// reports whether it handed the summary to a tunnel goroutine.
+func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state, sum *summary) (handedOff bool) {
 	d, f := s.routeAuthority(r.Host, 0, st, sum)
 	if f != nil {
 		s.refuse(w, sum, f, true)
-		return
+		return false
 	}
 	adm, f := s.admit(d)
 	if f != nil {
 		s.refuse(w, sum, f, true)
-		return
+		return false
 	}
 	upstream, err := s.dialAddr(r.Context(), st.snap, endpointAddr(adm.Endpoint, d))
 	if err != nil {
 		if errClientGone(r, err) {
 			sum.outcome, sum.status, sum.err = OutcomeClientGone, 499, err
-			return
+			return false
 		}
 		s.refuse(w, sum, upstreamRefusal(d, err), true)
-		return
+		return false
 	}
 	// The flow is registered before the hijack: once hijacked, net/http's
-	// Shutdown no longer waits for this handler, ours must. A revocation or
-	// reload during the ClientHello wait cuts the tunnel as well.
+	// Shutdown no longer waits for this connection, ours must. A
+	// revocation or reload during the ClientHello wait cuts the tunnel too.
 	stop := make(chan struct{})
 	fl := &flow{dest: d, revoked: adm.Revoked, tunnel: true, cancel: func() {
 		close(stop)
 	}}
 	s.flows.add(fl)
-	defer s.flows.remove(fl)
 	client, buffered, err := hijack(w)
 	if err != nil {
+		s.flows.remove(fl)
 		_ = upstream.Close()
 		s.refuse(w, sum, &refusal{code: CodeBadRequest, dest: d, connection: d.Connection,
 			message: "CONNECT needs an HTTP/1.1 connection", cause: err}, true)
-		return
+		return false
 	}
 	sum.status = http.StatusOK
 	sum.outcome = OutcomeClosed
-	if _, err := client.Write(connectEstablished); err != nil {
-		_ = client.Close()
-		_ = upstream.Close()
+	// The tunnel runs on its own goroutine so that this handler returns
+	// and net/http frees the connection's read and write buffers and the
+	// (grown) stack of its parsing goroutine: an idle tunnel then holds
+	// only its two sockets and the tunnel's own small state.
+	go s.runTunnel(&tunnelJob{client: client, upstream: upstream, buffered: buffered,
+		d: d, fl: fl, stop: stop, sum: sum})
+	return true
+}
+
+// tunnelJob is a hijacked CONNECT on its way to becoming a tunnel.
+type tunnelJob struct {
+	client, upstream net.Conn
+	buffered         []byte // client bytes net/http had read past the request
+	d                *routing.Destination
+	fl               *flow
+	stop             chan struct{}
+	sum              *summary
+}
+
+// runTunnel answers 200, checks the ClientHello of an https tunnel, and
+// copies until the tunnel ends; it owns the summary line.
+func (s *Server) runTunnel(j *tunnelJob) {
+	sum, d := j.sum, j.d
+	// Deferred in this order so that Shutdown, which waits for the flow,
+	// returns only after the summary line is written.
+	defer s.flows.remove(j.fl)
+	defer sum.finish(s.log)
+	closeBoth := func() {
+		_ = j.client.Close()
+		_ = j.upstream.Close()
+	}
+	if _, err := j.client.Write(connectEstablished); err != nil {
+		closeBoth()
 		sum.outcome, sum.err = OutcomeClientGone, err
 		return
 	}
@@ -72,25 +103,22 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state,
 	gauge.Inc()
 	defer gauge.Dec()
 
-	first, code, err := s.tunnelPrefix(client, buffered, d, stop)
-	if code != 0 {
-		_ = client.Close()
-		_ = upstream.Close()
+	first, code, err := s.tunnelPrefix(j.client, j.buffered, d, j.stop)
+	switch {
+	case code != 0:
+		closeBoth()
 		sum.outcome, sum.code, sum.err = OutcomeTunnelDenied, code, err
 		sum.up = int64(len(first))
 		return
-	}
-	if err != nil {
-		_ = client.Close()
-		_ = upstream.Close()
+	case err != nil:
+		closeBoth()
 		sum.outcome, sum.err = OutcomeClientGone, err
-		sum.reason = fl.stopReason()
+		sum.reason = j.fl.stopReason()
 		return
 	}
 	if len(first) > 0 {
-		if _, err := upstream.Write(first); err != nil {
-			_ = client.Close()
-			_ = upstream.Close()
+		if _, err := j.upstream.Write(first); err != nil {
+			closeBoth()
 			sum.outcome, sum.err, sum.reason = OutcomeClosed, err, tunnel.ReasonError
 			return
 		}
@@ -98,15 +126,15 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state,
 	}
 	// Bytes are counted as they move, so a long-lived tunnel shows its
 	// traffic before it ends.
-	res := tunnel.Pipe(client, upstream, tunnel.Options{
+	res := tunnel.Pipe(j.client, j.upstream, tunnel.Options{
 		IdleTimeout: s.t.IdleTunnel,
-		Stop:        stop,
+		Stop:        j.stop,
 		OnBytes:     sum.dm.tunnelBytes,
 	})
 	sum.up = int64(len(first)) + res.Up
 	sum.down = res.Down
 	sum.reason = res.Reason
-	if why := fl.stopReason(); why != "" {
+	if why := j.fl.stopReason(); why != "" {
 		sum.reason = why
 	}
 	sum.err = res.Err

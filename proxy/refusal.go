@@ -2,6 +2,7 @@ package proxy
 
 import (
 	"encoding/json"
+	"errors"
 	"math"
 	"net/http"
 	"strconv"
@@ -9,6 +10,7 @@ import (
 	"time"
 
 	"github.com/callgate/callgate/connstate"
+	"github.com/callgate/callgate/credauth"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -51,6 +53,10 @@ const (
 	// CodeNotTLS: a tunnel to an https named credential did not start with
 	// a TLS ClientHello (or none arrived in time).
 	CodeNotTLS
+	// CodeRequestTooLarge: a callout body is larger than the named
+	// credential's authentication can sign (aws_sigv4 hashes the whole
+	// body) (413).
+	CodeRequestTooLarge
 	numCodes
 )
 
@@ -73,9 +79,10 @@ var rows = [numCodes]row{
 	CodeNotPermitted:          {"not_permitted", http.StatusForbidden, "http_request_denied"},
 	CodeBadRequest:            {"bad_request", http.StatusBadRequest, "http_request_error"},
 	CodeLimitReached:          {"limit_reached", http.StatusServiceUnavailable, "connection_limit_reached"},
-	CodeCredentialUnavailable: {"credential_unavailable", http.StatusBadGateway, "proxy_internal_error"},
+	CodeCredentialUnavailable: {"credential_unavailable", http.StatusBadGateway, "destination_unavailable"},
 	CodeSNIMismatch:           {"sni_mismatch", http.StatusForbidden, "http_request_denied"},
 	CodeNotTLS:                {"not_tls", http.StatusBadRequest, "http_request_error"},
+	CodeRequestTooLarge:       {"request_too_large", http.StatusRequestEntityTooLarge, "http_request_error"},
 }
 
 // String is the code as it appears in JSON bodies, logs and metrics.
@@ -253,6 +260,27 @@ func badRequest(d *routing.Destination, msg string, cause error) *refusal {
 	f := &refusal{code: CodeBadRequest, dest: d, message: msg, cause: cause}
 	if d != nil {
 		f.connection = d.Connection
+	}
+	return f
+}
+
+// injectRefusal maps a failed credauth Inject (other than the client's own
+// body breaking) to a response. The message never carries the cause,
+// which names files and endpoints but is for the log only.
+func injectRefusal(d *routing.Destination, err error) *refusal {
+	f := &refusal{code: CodeCredentialUnavailable, dest: d, connection: d.Connection, cause: err}
+	switch {
+	case errors.Is(err, credauth.ErrBodyTooLarge):
+		f.code = CodeRequestTooLarge
+		f.message = "the request body is larger than callgate can sign for this named credential"
+	case errors.Is(err, credauth.ErrTokenFetch):
+		f.message = "the named credential's OAuth 2.0 token endpoint did not issue a token"
+	case errors.Is(err, credauth.ErrAWSCredentials):
+		f.message = "no AWS credentials are available to sign for the named credential"
+	case errors.Is(err, credauth.ErrSecretUnavailable):
+		f.message = "the named credential's secret is unavailable"
+	default:
+		f.message = "the named credential's authentication could not be prepared"
 	}
 	return f
 }

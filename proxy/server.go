@@ -237,24 +237,30 @@ func (s *Server) Shutdown(ctx context.Context) error {
 // ServeHTTP dispatches the request forms of SPEC §2.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
-	sum := summary{start: time.Now(), dm: s.unknown}
+	sum := &summary{start: time.Now(), dm: s.unknown}
 	// Deferred: an exchange cut after its response began aborts the
 	// handler with a panic (http.ErrAbortHandler), and it still gets its
-	// summary line.
-	defer sum.finish(s.log)
+	// summary line. A CONNECT that became a tunnel hands the line to the
+	// tunnel's goroutine.
+	handedOff := false
+	defer func() {
+		if !handedOff {
+			sum.finish(s.log)
+		}
+	}()
 	switch {
 	case r.Method == http.MethodConnect:
 		sum.form = formConnect
-		s.serveConnect(w, r, st, &sum)
+		handedOff = s.serveConnect(w, r, st, sum)
 	case r.URL.IsAbs():
 		sum.form = formAbsolute
-		s.serveAbsolute(w, r, st, &sum)
+		s.serveAbsolute(w, r, st, sum)
 	case strings.HasPrefix(r.URL.Path, calloutPrefix) && r.URL.Host == "":
 		sum.form = formCallout
-		s.serveCallout(w, r, st, &sum)
+		s.serveCallout(w, r, st, sum)
 	default:
 		sum.form = formOther
-		s.refuse(w, &sum, badRequest(nil,
+		s.refuse(w, sum, badRequest(nil,
 			"send CONNECT host:port, an absolute-form http:// URL, or /callout/{NamedCredential}/{path}", nil), false)
 	}
 }
