@@ -3,13 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"fmt"
 	"net"
 	"reflect"
 	"sync"
 	"sync/atomic"
 	"time"
 
+	sdkaws "github.com/aws/aws-sdk-go-v2/aws"
+	sdkconfig "github.com/aws/aws-sdk-go-v2/config"
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
@@ -181,9 +182,22 @@ func (a *app) buildInjectors(cfg *config.Config) (map[string]*credauth.Injector,
 	out := make(map[string]*credauth.Injector)
 	var errs []error
 	for _, nc := range cfg.NamedCredentials {
-		inj, err := credauth.New(nc.Name, nc.Auth, credauth.Options{Logger: a.log.Named("credauth")})
+		opts := credauth.Options{Logger: a.log} // credauth names its logger itself
+		if s := nc.Auth.SigV4; s != nil && cfg.AWS.Mode == "aws" && cfg.AWS.EndpointURL != "" {
+			// aws.endpoint_url overrides STS too: a signing role
+			// (aws_sigv4.role_arn) is assumed where the control plane
+			// talks to AWS.
+			region, endpoint := s.Region, cfg.AWS.EndpointURL
+			opts.AWSConfig = func(ctx context.Context) (sdkaws.Config, error) {
+				c, err := sdkconfig.LoadDefaultConfig(ctx, sdkconfig.WithRegion(region))
+				c.BaseEndpoint = sdkaws.String(endpoint)
+				return c, err
+			}
+		}
+		// The error names the credential and the file or variable already.
+		inj, err := credauth.New(nc.Name, nc.Auth, opts)
 		if err != nil {
-			errs = append(errs, fmt.Errorf("named credential %q: %w", nc.Name, err))
+			errs = append(errs, err)
 			continue
 		}
 		out[nc.Name] = inj
