@@ -40,7 +40,8 @@ func TestNewRegion(t *testing.T) {
 		t.Errorf("Region = %q / %q", b.Region(), b.region(""))
 	}
 	// One client per region, made once.
-	if b.ec2Client("us-west-2") != b.ec2Client("us-west-2") || b.ec2Client("us-west-2") == b.ec2Client("ap-south-1") {
+	first, again := b.ec2Client("us-west-2"), b.ec2Client("us-west-2")
+	if first != again || first == b.ec2Client("ap-south-1") {
 		t.Error("EC2 clients are not cached per region")
 	}
 	if got := b.ec2Client("us-west-2").Options().Region; got != "us-west-2" {
