@@ -38,6 +38,10 @@ func (s *Server) serveAbsolute(w http.ResponseWriter, r *http.Request, st *state
 			message: "named credential " + d.Name + " is http: send an http:// URL"}, false)
 		return
 	}
+	if f := s.access(r, st, d, sum); f != nil {
+		s.refuse(w, sum, f, false)
+		return
+	}
 	adm, f := s.admit(d)
 	if f != nil {
 		s.refuse(w, sum, f, false)

@@ -34,6 +34,10 @@ func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request, st *state,
 		return
 	}
 	sum.bind(st, d)
+	if f := s.access(r, st, d, sum); f != nil {
+		s.refuse(w, sum, f, false)
+		return
+	}
 	adm, f := s.admit(d)
 	if f != nil {
 		s.refuse(w, sum, f, false)

@@ -30,6 +30,10 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state,
 		s.refuse(w, sum, f, true)
 		return false
 	}
+	if f := s.access(r, st, d, sum); f != nil {
+		s.refuse(w, sum, f, true)
+		return false
+	}
 	adm, f := s.admit(d)
 	if f != nil {
 		s.refuse(w, sum, f, true)

@@ -24,6 +24,9 @@ var (
 	// ErrBadCalloutPath: a /callout/ path is malformed or tries to leave
 	// the named credential's base path (a ".." segment, an encoded "/").
 	ErrBadCalloutPath = errors.New("proxy: invalid callout path")
+	// ErrBadClients: NewClients was given an ambiguous or malformed
+	// client list (a user or token shared by two clients, a bad hash).
+	ErrBadClients = errors.New("proxy: invalid client list")
 )
 
 // classifyUpstream maps a dial, TLS or round-trip error to the SPEC §4 row

@@ -23,6 +23,9 @@ const (
 	// FieldTarget is the authority (host:port only, never a path or query,
 	// which may carry secrets) of a refused unknown destination.
 	FieldTarget = "target"
+	// FieldClient is the proxy client (config `clients[].name`) the
+	// request was identified as; absent when none.
+	FieldClient = "client"
 )
 
 // Outcomes (the FieldOutcome values).
@@ -43,6 +46,8 @@ type summary struct {
 	dm       *destMetrics // never nil: the unknown-destination handles if no credential matched
 	credName string
 	connName string
+	client   string // the identified proxy client's name, or ""
+	held     hold   // limit slots taken by access, released by finish
 	outcome  string
 	code     Code
 	status   int
@@ -66,13 +71,14 @@ func (s *summary) record() {
 
 // finish records metrics (if not yet) and logs the summary line.
 func (s *summary) finish(log *zap.Logger) {
+	s.held.release()
 	s.record()
 	if s.code != 0 {
 		s.dm.refused(s.code)
 	}
 	lvl := zap.InfoLevel
 	if ce := log.Check(lvl, "request"); ce != nil {
-		fields := make([]zap.Field, 0, 13)
+		fields := make([]zap.Field, 0, 14)
 		fields = append(fields,
 			zap.String(FieldNamedCredential, s.credName),
 			zap.String(FieldConnection, s.connName),
@@ -88,6 +94,9 @@ func (s *summary) finish(log *zap.Logger) {
 		}
 		if s.reason != "" {
 			fields = append(fields, zap.String(FieldCloseReason, s.reason))
+		}
+		if s.client != "" {
+			fields = append(fields, zap.String(FieldClient, s.client))
 		}
 		if s.target != "" {
 			fields = append(fields, zap.String(FieldTarget, s.target))

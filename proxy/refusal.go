@@ -57,6 +57,9 @@ const (
 	// credential's authentication can sign (aws_sigv4 hashes the whole
 	// body) (413).
 	CodeRequestTooLarge
+	// CodeRateLimited: the client started requests faster than
+	// limits.client_rate allows (429, Retry-After).
+	CodeRateLimited
 	numCodes
 )
 
@@ -83,6 +86,7 @@ var rows = [numCodes]row{
 	CodeSNIMismatch:           {"sni_mismatch", http.StatusForbidden, "http_request_denied"},
 	CodeNotTLS:                {"not_tls", http.StatusBadRequest, "http_request_error"},
 	CodeRequestTooLarge:       {"request_too_large", http.StatusRequestEntityTooLarge, "http_request_error"},
+	CodeRateLimited:           {"rate_limited", http.StatusTooManyRequests, "http_request_denied"},
 }
 
 // String is the code as it appears in JSON bodies, logs and metrics.
@@ -113,8 +117,10 @@ type refusal struct {
 	connection string
 	status     connstate.Status
 	hasStatus  bool
-	// retryAfter is set for warming_up.
+	// retryAfter is set for warming_up and rate_limited.
 	retryAfter time.Duration
+	// challenge holds the Proxy-Authenticate values of a 407.
+	challenge []string
 	// proxyStatus overrides the row's RFC 9209 error type when the cause
 	// is known more precisely (e.g. dns_timeout); "" keeps the row's.
 	proxyStatus string
@@ -140,8 +146,14 @@ func (f *refusal) write(w http.ResponseWriter, closeConn bool) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Proxy-Status", f.proxyStatusValue())
-	if f.code == CodeWarmingUp {
+	switch f.code {
+	case CodeWarmingUp:
 		h.Set("Retry-After", strconv.FormatInt(retryAfterSeconds(f.retryAfter), 10))
+	case CodeRateLimited:
+		h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
+	}
+	if len(f.challenge) > 0 {
+		h["Proxy-Authenticate"] = f.challenge
 	}
 	if closeConn {
 		h.Set("Connection", "close")

@@ -120,6 +120,8 @@ type Server struct {
 	setMu   sync.Mutex   // serialises SetSnapshot (never taken by requests)
 	unknown *destMetrics // handles for named_credential=""
 	flows   flows
+	auth    authenticator // Basic password checks (clients.go)
+	lim     limiter       // concurrency counts and rate buckets (limits.go)
 }
 
 // New returns a Server with an empty snapshot (every destination unknown)

@@ -17,6 +17,12 @@ type Snapshot struct {
 	// Resolve maps endpoint DNS names to IP addresses before dialing (the
 	// config's `resolve:`). Nil resolves every name through the Dialer.
 	Resolve *routing.Overrides
+	// Clients are the proxy client identities and their permissions. Nil
+	// lets every client use every named credential.
+	Clients *Clients
+	// Limits cap concurrency and client request rates; the zero value
+	// limits nothing.
+	Limits Limits
 }
 
 // state is a Snapshot plus what the server derives from it: per named
@@ -33,6 +39,9 @@ type state struct {
 
 type destState struct {
 	m *destMetrics
+	// held counts this credential's open tunnels and requests for
+	// Limits; like m it is carried across reloads by name.
+	held *credHeld
 	// transport pools keep-alive connections to this credential's
 	// endpoint for the absolute and callout forms. One per credential:
 	// its TLS config (ServerName, roots, client certificate) is the
@@ -47,19 +56,20 @@ func newState(snap *Snapshot, prev *state, m *Metrics) *state {
 	st := &state{snap: snap}
 	all := snap.Routes.Destinations()
 	st.dests = make([]destState, len(all))
-	var old map[string]*destMetrics
+	var old map[string]*destState
 	if prev != nil && len(prev.dests) > 0 {
-		old = make(map[string]*destMetrics, len(prev.dests))
+		old = make(map[string]*destState, len(prev.dests))
 		for _, d := range prev.snap.Routes.Destinations() {
-			old[d.Name] = prev.dests[d.Index].m
+			old[d.Name] = &prev.dests[d.Index]
 		}
 	}
 	for _, d := range all {
-		dm := old[d.Name]
-		if dm == nil {
-			dm = newDestMetrics(m, d.Name)
+		ds := &st.dests[d.Index]
+		if o := old[d.Name]; o != nil {
+			ds.m, ds.held = o.m, o.held
+		} else {
+			ds.m, ds.held = newDestMetrics(m, d.Name), new(credHeld)
 		}
-		st.dests[d.Index].m = dm
 	}
 	return st
 }
