@@ -46,8 +46,10 @@ func NormalizeHost(host string) (normalized string, isIP bool, err error) {
 		}
 		return addr.String(), true, nil
 	}
-	if addr, perr := netip.ParseAddr(host); perr == nil {
-		return addr.Unmap().String(), true, nil
+	if mayBeIPLiteral(host) {
+		if addr, perr := netip.ParseAddr(host); perr == nil {
+			return addr.Unmap().String(), true, nil
+		}
 	}
 	h := strings.TrimSuffix(host, ".")
 	if h == "" {
@@ -79,6 +81,18 @@ func NormalizeHost(host string) (normalized string, isIP bool, err error) {
 		return "", false, fmt.Errorf("%w: %q: not a valid IDNA name", ErrBadHost, host)
 	}
 	return ascii, looksNumeric(ascii), nil
+}
+
+// mayBeIPLiteral reports whether host has only the characters of an IP
+// address, so names skip netip.ParseAddr (whose error allocates).
+func mayBeIPLiteral(host string) bool {
+	for i := 0; i < len(host); i++ {
+		c := host[i]
+		if !(isHex(c) || c == '.' || c == ':' || c == '%') {
+			return false
+		}
+	}
+	return true
 }
 
 // isSimpleLowerASCII reports whether h already is in normal form, so the hot

@@ -124,3 +124,11 @@ func bracket(h string) string {
 	}
 	return h
 }
+
+func TestNormalizeHostDoesNotAllocateForNormalNames(t *testing.T) {
+	for _, h := range []string{"api.partner.example", "inventory.internal"} {
+		if n := testing.AllocsPerRun(1000, func() { _, _, _ = NormalizeHost(h) }); n != 0 {
+			t.Errorf("NormalizeHost(%q) allocates %v times", h, n)
+		}
+	}
+}
