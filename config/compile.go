@@ -34,6 +34,7 @@ func (c *compiler) compile(r *rawConfig) *Config {
 	var regions map[string]string
 	cfg.Connections, regions = c.connections(r.OutboundConnections, cfg.AWS.Region)
 	cfg.NamedCredentials = c.namedCredentials(r.NamedCredentials, regions)
+	cfg.Clients, cfg.ProxyAuth = c.clients(r.Clients, r.ProxyAuth, cfg.NamedCredentials)
 	return cfg
 }
 
@@ -252,7 +253,9 @@ func (c *compiler) limits(r rawLimits) Limits {
 	if r.MaxHeaderBytes < minHeaderBytes || r.MaxHeaderBytes > maxHeaderBytes {
 		c.errorf("limits.max_header_bytes", ErrInvalid, "must be between %d and %d, got %d", minHeaderBytes, maxHeaderBytes, r.MaxHeaderBytes)
 	}
-	return Limits{MaxHeaderBytes: r.MaxHeaderBytes}
+	l := c.flowLimits(r)
+	l.MaxHeaderBytes = r.MaxHeaderBytes
+	return l
 }
 
 func (c *compiler) admin(r rawAdmin) Admin {

@@ -45,6 +45,11 @@ type Config struct {
 	Admin    Admin
 	Shutdown Shutdown
 
+	// Clients are the proxy client identities in file order; nil when the
+	// file lists none, and then every client may use every named credential.
+	Clients   []Client
+	ProxyAuth ProxyAuth
+
 	// Connections are the outbound connections in file order, with Type
 	// and Region defaulted.
 	Connections []connstate.Connection
@@ -134,9 +139,14 @@ type Timeouts struct {
 	IdleConn       time.Duration // an idle keep-alive connection, either side
 }
 
-// Limits bound what one client can make callgate hold.
+// Limits bound what one client can make callgate hold. Zero counts and
+// rates mean no limit. Only MaxHeaderBytes needs a restart to change.
 type Limits struct {
-	MaxHeaderBytes int // request header size limit, bytes
+	MaxHeaderBytes int   // request header size limit, bytes
+	MaxTunnels     int64 // open CONNECT tunnels, all named credentials together
+	MaxRequests    int64 // absolute and callout requests in flight, together
+	PerCredential  CredentialLimits
+	ClientRate     Rate
 }
 
 // Admin configures the admin API.

@@ -186,6 +186,7 @@ func TestDefaults(t *testing.T) {
 			ResponseHeader: 30 * time.Second, IdleTunnel: 5 * time.Minute, IdleConn: 90 * time.Second,
 		},
 		Limits:           Limits{MaxHeaderBytes: 65536},
+		ProxyAuth:        ProxyAuth{Realm: "callgate"},
 		Shutdown:         Shutdown{Drain: 30 * time.Second},
 		Connections:      []connstate.Connection{},
 		NamedCredentials: []NamedCredential{},
@@ -254,7 +255,13 @@ func TestValidFull(t *testing.T) {
 		HeaderRead: time.Second, Dial: 2 * time.Second, TLSHandshake: 3 * time.Second,
 		ResponseHeader: 4 * time.Second, IdleTunnel: 5 * time.Second, IdleConn: 6 * time.Second,
 	})
-	check("Limits", cfg.Limits, Limits{MaxHeaderBytes: 8192})
+	check("Limits", cfg.Limits, Limits{
+		MaxHeaderBytes: 8192, MaxTunnels: 1000, MaxRequests: 2000,
+		PerCredential: CredentialLimits{MaxTunnels: 100, MaxRequests: 200},
+		ClientRate:    Rate{RequestsPerSecond: 50.5, Burst: 100},
+	})
+	check("ProxyAuth", cfg.ProxyAuth, ProxyAuth{Required: true, Realm: "egress"})
+	checkValidClients(t, cfg.Clients)
 	check("Admin", cfg.Admin, Admin{TokenFile: "testdata/secrets/admin-token"})
 	check("Shutdown", cfg.Shutdown, Shutdown{Drain: 7 * time.Second, ReadyDelay: 8 * time.Second})
 	check("Connections", cfg.Connections, []connstate.Connection{

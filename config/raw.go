@@ -18,6 +18,8 @@ type rawConfig struct {
 	TLS                 rawListenerTLS       `yaml:"tls"`
 	Timeouts            rawTimeouts          `yaml:"timeouts"`
 	Limits              rawLimits            `yaml:"limits"`
+	ProxyAuth           rawProxyAuth         `yaml:"proxy_auth"`
+	Clients             []rawClient          `yaml:"clients"`
 	Admin               rawAdmin             `yaml:"admin"`
 	Shutdown            rawShutdown          `yaml:"shutdown"`
 	OutboundConnections []rawConnection      `yaml:"outbound_connections"`
@@ -81,7 +83,40 @@ type rawTimeouts struct {
 }
 
 type rawLimits struct {
-	MaxHeaderBytes int `yaml:"max_header_bytes"`
+	MaxHeaderBytes int                 `yaml:"max_header_bytes"`
+	MaxTunnels     int                 `yaml:"max_tunnels"`
+	MaxRequests    int                 `yaml:"max_requests"`
+	PerCredential  rawCredentialLimits `yaml:"per_credential"`
+	ClientRate     rawRate             `yaml:"client_rate"`
+}
+
+type rawCredentialLimits struct {
+	MaxTunnels  int `yaml:"max_tunnels"`
+	MaxRequests int `yaml:"max_requests"`
+}
+
+type rawRate struct {
+	RequestsPerSecond float64 `yaml:"requests_per_second"`
+	Burst             int     `yaml:"burst"`
+}
+
+type rawProxyAuth struct {
+	Required bool   `yaml:"required"`
+	Realm    string `yaml:"realm"`
+}
+
+type rawClient struct {
+	Name      string          `yaml:"name"`
+	Basic     *rawClientBasic `yaml:"basic"`
+	TokenFile string          `yaml:"token_file"`
+	CIDRs     []string        `yaml:"cidrs"`
+	Permit    []string        `yaml:"permit"`
+}
+
+type rawClientBasic struct {
+	Username     string `yaml:"username"`
+	PasswordHash string `yaml:"password_hash"`
+	PasswordFile string `yaml:"password_file"`
 }
 
 type rawAdmin struct {
@@ -201,8 +236,9 @@ func defaultRaw() rawConfig {
 			IdleTunnel:     5 * time.Minute,
 			IdleConn:       90 * time.Second,
 		},
-		Limits:   rawLimits{MaxHeaderBytes: DefaultMaxHeaderBytes},
-		Shutdown: rawShutdown{Drain: 30 * time.Second},
+		Limits:    rawLimits{MaxHeaderBytes: DefaultMaxHeaderBytes},
+		ProxyAuth: rawProxyAuth{Realm: DefaultRealm},
+		Shutdown:  rawShutdown{Drain: 30 * time.Second},
 	}
 }
 

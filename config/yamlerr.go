@@ -191,6 +191,8 @@ func describeGoType(t string) string {
 		return "true or false"
 	case t == "int":
 		return "an integer"
+	case t == "float64":
+		return "a number"
 	case t == "[]string":
 		return "a list of strings"
 	case t == "map[string]string":
