@@ -88,8 +88,7 @@ func newOutRequest(r *http.Request, u *url.URL, d *routing.Destination) *http.Re
 		Host:          hostHeader(d),
 		ContentLength: r.ContentLength,
 	}
-	copyHeader(out.Header, r.Header)
-	removeHopByHopHeaders(out.Header)
+	copyEndToEnd(out.Header, r.Header)
 	addVia(out.Header, r.ProtoMajor, r.ProtoMinor)
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		out.Body = r.Body

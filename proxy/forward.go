@@ -109,9 +109,8 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 	defer res.Body.Close()
 	wd.touch()
 
-	removeHopByHopHeaders(res.Header)
 	h := w.Header()
-	copyHeader(h, res.Header)
+	copyEndToEnd(h, res.Header)
 	addVia(h, res.ProtoMajor, res.ProtoMinor)
 	if len(res.Trailer) > 0 {
 		// Announce trailers so net/http sends them after the body.

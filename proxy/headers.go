@@ -2,48 +2,76 @@ package proxy
 
 import (
 	"net/http"
+	"net/textproto"
 	"strings"
 
 	"golang.org/x/net/http/httpguts"
 )
 
-// hopHeaders are the hop-by-hop fields of RFC 9110 §7.6.1 (plus the
-// non-standard Proxy-Connection and Keep-Alive that clients still send):
-// they describe one connection and are never forwarded.
-var hopHeaders = []string{
-	"Connection",
-	"Proxy-Connection",
-	"Keep-Alive",
-	"Proxy-Authenticate",
-	"Proxy-Authorization",
-	"Te",
-	"Trailer",
-	"Transfer-Encoding",
-	"Upgrade",
+// isHopHeader reports whether the canonical field name k is hop-by-hop
+// (RFC 9110 §7.6.1, plus the non-standard Proxy-Connection and Keep-Alive
+// that clients still send) or any other Proxy-* field: those describe one
+// connection or are addressed to a proxy (callgate), and are never
+// forwarded.
+func isHopHeader(k string) bool {
+	switch k {
+	case "Connection", "Keep-Alive", "Te", "Trailer", "Transfer-Encoding", "Upgrade":
+		return true
+	}
+	return len(k) > 6 && strings.EqualFold(k[:6], "proxy-")
 }
 
-// removeHopByHopHeaders deletes the hop-by-hop fields, the fields that
-// Connection names (RFC 9110 §7.6.1), and every Proxy-* field: those are
-// addressed to a proxy (callgate), never to the endpoint or the client.
-func removeHopByHopHeaders(h http.Header) {
-	for _, f := range h["Connection"] {
+// namedByConnection reports whether the Connection field values conn name
+// the field k (RFC 9110 §7.6.1: those fields are hop-by-hop too).
+func namedByConnection(conn []string, k string) bool {
+	for _, f := range conn {
 		for sf := range strings.SplitSeq(f, ",") {
-			if sf = textprotoTrim(sf); sf != "" {
-				h.Del(sf)
+			if sf = strings.TrimSpace(sf); sf != "" && strings.EqualFold(sf, k) {
+				return true
 			}
 		}
 	}
-	for _, f := range hopHeaders {
-		h.Del(f)
+	return false
+}
+
+// copyEndToEnd adds the end-to-end fields of src to dst: it drops the
+// hop-by-hop fields, the fields that Connection names, every Proxy-*
+// field, and fields with invalid names or values (they cannot have come
+// from net/http's parser, but an Injector is outside our control). It is
+// one pass with one allocation for all the values, because it runs twice
+// per forwarded request; src is not changed.
+func copyEndToEnd(dst, src http.Header) {
+	conn := src["Connection"]
+	n := 0
+	for _, vv := range src {
+		n += len(vv)
 	}
-	for k := range h {
-		if len(k) > 6 && strings.EqualFold(k[:6], "proxy-") {
-			delete(h, k)
+	vals := make([]string, 0, n)
+	for k, vv := range src {
+		ck := textproto.CanonicalMIMEHeaderKey(k) // no allocation when k is canonical
+		if isHopHeader(ck) || !httpguts.ValidHeaderFieldName(k) ||
+			(len(conn) > 0 && namedByConnection(conn, ck)) {
+			continue
+		}
+		start := len(vals)
+		for _, v := range vv {
+			if httpguts.ValidHeaderFieldValue(v) {
+				vals = append(vals, v)
+			}
+		}
+		if len(vals) == start {
+			continue
+		}
+		// The full slice expression caps each field's values, so a later
+		// Add to dst reallocates instead of writing into its neighbour.
+		kv := vals[start:len(vals):len(vals)]
+		if old := dst[ck]; len(old) > 0 {
+			dst[ck] = append(old, kv...)
+		} else {
+			dst[ck] = kv
 		}
 	}
 }
-
-func textprotoTrim(s string) string { return strings.TrimSpace(s) }
 
 // addVia appends callgate to Via (RFC 9110 §7.6.3), so loops and the path
 // a message took are visible.
@@ -52,21 +80,5 @@ func addVia(h http.Header, protoMajor, protoMinor int) {
 	if protoMajor == 1 && protoMinor == 0 {
 		v = "1.0 " + proxyName
 	}
-	h.Add("Via", v)
-}
-
-// copyHeader copies src into dst, dropping fields with invalid names or
-// values (they cannot have come from net/http's parser, but an Injector
-// is outside our control).
-func copyHeader(dst, src http.Header) {
-	for k, vv := range src {
-		if !httpguts.ValidHeaderFieldName(k) {
-			continue
-		}
-		for _, v := range vv {
-			if httpguts.ValidHeaderFieldValue(v) {
-				dst.Add(k, v)
-			}
-		}
-	}
+	h["Via"] = append(h["Via"], v)
 }
