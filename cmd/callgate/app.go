@@ -149,6 +149,10 @@ func (a *app) apply(cfg *config.Config) error {
 	if err == nil {
 		var overrides *routing.Overrides
 		overrides, err = routing.CompileOverrides(cfg.Resolve)
+		var clients *proxy.Clients
+		if err == nil {
+			clients, err = proxyClients(cfg)
+		}
 		if err == nil {
 			err = a.manager.CheckApply(cfg.Connections)
 		}
@@ -156,7 +160,7 @@ func (a *app) apply(cfg *config.Config) error {
 			err = a.manager.Apply(cfg.Connections)
 		}
 		if err == nil {
-			a.proxy.SetSnapshot(&proxy.Snapshot{Routes: routes, Resolve: overrides})
+			a.proxy.SetSnapshot(&proxy.Snapshot{Routes: routes, Resolve: overrides, Clients: clients, Limits: proxyLimits(cfg)})
 		}
 	}
 	if err != nil {
@@ -239,8 +243,8 @@ func restartOnlyChanges(old, cfg *config.Config) []string {
 	if old.Timeouts != cfg.Timeouts {
 		out = append(out, "timeouts")
 	}
-	if old.Limits != cfg.Limits {
-		out = append(out, "limits")
+	if old.Limits.MaxHeaderBytes != cfg.Limits.MaxHeaderBytes {
+		out = append(out, "limits.max_header_bytes")
 	}
 
 	return out

@@ -1,0 +1,45 @@
+package main
+
+import (
+	"fmt"
+
+	"github.com/callgate/callgate/config"
+	"github.com/callgate/callgate/proxy"
+)
+
+// proxyClients compiles the config's clients and proxy_auth for the proxy
+// snapshot; nil when the config lists no clients (everyone may use every
+// named credential).
+func proxyClients(cfg *config.Config) (*proxy.Clients, error) {
+	if len(cfg.Clients) == 0 {
+		return nil, nil
+	}
+	list := make([]proxy.Client, len(cfg.Clients))
+	for i, c := range cfg.Clients {
+		list[i] = proxy.Client{
+			Name: c.Name, Username: c.Username, Password: c.Password, Token: c.Token,
+			CIDRs: c.CIDRs, Permit: c.Permit,
+		}
+		if c.PasswordHash != "" {
+			list[i].PasswordHash = []byte(c.PasswordHash)
+		}
+	}
+	cs, err := proxy.NewClients(list, proxy.ProxyAuth{Required: cfg.ProxyAuth.Required, Realm: cfg.ProxyAuth.Realm})
+	if err != nil {
+		return nil, fmt.Errorf("clients: %w", err)
+	}
+	return cs, nil
+}
+
+// proxyLimits converts the config's concurrency and rate limits; the
+// header size limit is an Options field (it needs a restart).
+func proxyLimits(cfg *config.Config) proxy.Limits {
+	l := cfg.Limits
+	return proxy.Limits{
+		MaxTunnels:               l.MaxTunnels,
+		MaxRequests:              l.MaxRequests,
+		MaxTunnelsPerCredential:  l.PerCredential.MaxTunnels,
+		MaxRequestsPerCredential: l.PerCredential.MaxRequests,
+		ClientRate:               proxy.Rate{PerSecond: l.ClientRate.RequestsPerSecond, Burst: l.ClientRate.Burst},
+	}
+}
