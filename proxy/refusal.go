@@ -153,7 +153,7 @@ func (f *refusal) write(w http.ResponseWriter, closeConn bool) {
 		h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
 	}
 	if len(f.challenge) > 0 {
-		h["Proxy-Authenticate"] = f.challenge
+		h["Proxy-Authenticate"] = append([]string(nil), f.challenge...) // the snapshot's slice is shared
 	}
 	if closeConn {
 		h.Set("Connection", "close")
