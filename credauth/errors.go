@@ -1,6 +1,10 @@
 package credauth
 
-import "errors"
+import (
+	"errors"
+
+	"github.com/callgate/callgate/routing"
+)
 
 var (
 	// ErrInvalidSpec: the auth block is inconsistent (two kinds, a missing
@@ -8,14 +12,14 @@ var (
 	ErrInvalidSpec = errors.New("invalid auth spec")
 	// ErrSecretUnavailable: a secret file is missing, unreadable or empty,
 	// or a secret environment variable is unset or empty.
-	ErrSecretUnavailable = errors.New("secret unavailable")
+	ErrSecretUnavailable = routing.ErrAuthSecretUnavailable
 	// ErrBodyTooLarge: an aws_sigv4 request body is larger than
 	// Options.MaxSignedBody and cannot be hashed for the signature.
-	ErrBodyTooLarge = errors.New("request body too large to sign")
+	ErrBodyTooLarge = routing.ErrAuthBodyTooLarge
 	// ErrTokenFetch: the OAuth 2.0 token endpoint did not issue a token.
-	ErrTokenFetch = errors.New("oauth2 token request failed")
+	ErrTokenFetch = routing.ErrAuthTokenFetch
 	// ErrAWSCredentials: the AWS SDK returned no signing credentials.
-	ErrAWSCredentials = errors.New("aws credentials unavailable")
+	ErrAWSCredentials = routing.ErrAuthCredentials
 	// ErrClosed: Inject was called after Close.
 	ErrClosed = errors.New("credential injector closed")
 )

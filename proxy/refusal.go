@@ -10,7 +10,6 @@ import (
 	"time"
 
 	"github.com/callgate/callgate/connstate"
-	"github.com/callgate/callgate/credauth"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -276,20 +275,20 @@ func badRequest(d *routing.Destination, msg string, cause error) *refusal {
 	return f
 }
 
-// injectRefusal maps a failed credauth Inject (other than the client's own
+// injectRefusal maps a failed Inject (other than the client's own
 // body breaking) to a response. The message never carries the cause,
 // which names files and endpoints but is for the log only.
 func injectRefusal(d *routing.Destination, err error) *refusal {
 	f := &refusal{code: CodeCredentialUnavailable, dest: d, connection: d.Connection, cause: err}
 	switch {
-	case errors.Is(err, credauth.ErrBodyTooLarge):
+	case errors.Is(err, routing.ErrAuthBodyTooLarge):
 		f.code = CodeRequestTooLarge
 		f.message = "the request body is larger than callgate can sign for this named credential"
-	case errors.Is(err, credauth.ErrTokenFetch):
+	case errors.Is(err, routing.ErrAuthTokenFetch):
 		f.message = "the named credential's OAuth 2.0 token endpoint did not issue a token"
-	case errors.Is(err, credauth.ErrAWSCredentials):
+	case errors.Is(err, routing.ErrAuthCredentials):
 		f.message = "no AWS credentials are available to sign for the named credential"
-	case errors.Is(err, credauth.ErrSecretUnavailable):
+	case errors.Is(err, routing.ErrAuthSecretUnavailable):
 		f.message = "the named credential's secret is unavailable"
 	default:
 		f.message = "the named credential's authentication could not be prepared"

@@ -27,3 +27,20 @@ var (
 // ErrIPLiteral: the client named an IP address (in any spelling) instead of
 // a host; named credentials never match one.
 var ErrIPLiteral = errors.New("ip literal destinations are not allowed")
+
+// Failures an Injector reports, wrapped with context; the proxy maps each
+// to a response. They live here, beside Injector, so the proxy can
+// classify them without importing an implementation (credauth pulls in the
+// AWS SDK, which the data plane must not).
+var (
+	// ErrAuthBodyTooLarge: the request body is too large for the injector
+	// to sign (aws_sigv4 hashes the whole payload).
+	ErrAuthBodyTooLarge = errors.New("request body too large to sign")
+	// ErrAuthTokenFetch: an OAuth 2.0 token endpoint issued no token.
+	ErrAuthTokenFetch = errors.New("oauth2 token request failed")
+	// ErrAuthCredentials: no AWS credentials were available for signing.
+	ErrAuthCredentials = errors.New("aws credentials unavailable")
+	// ErrAuthSecretUnavailable: a secret file or variable is missing,
+	// unreadable or empty.
+	ErrAuthSecretUnavailable = errors.New("secret unavailable")
+)
