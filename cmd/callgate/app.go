@@ -40,7 +40,7 @@ type app struct {
 	certs   *certChecker
 
 	mu        sync.Mutex // guards injectors; held only by the reload goroutine and Close
-	injectors map[string]*credauth.Injector
+	injectors map[string]*injector
 
 	shuttingDown atomic.Bool
 	reloader     *reloader
@@ -135,14 +135,17 @@ func (a *app) apply(cfg *config.Config) error {
 			a.log.Warn("setting changed but needs a restart to take effect; keeping the running value", zap.String("key", w))
 		}
 	}
-	injectors, err := a.buildInjectors(cfg)
+	a.mu.Lock()
+	previous := a.injectors
+	a.mu.Unlock()
+	injectors, err := a.buildInjectors(cfg, previous)
 	if err != nil {
 		return err
 	}
 	creds := cfg.RoutingCredentials()
 	for i := range creds {
 		if inj := injectors[creds[i].Name]; inj != nil && inj.Kind() != "none" {
-			creds[i].Auth = inj
+			creds[i].Auth = inj.Injector
 		}
 	}
 	routes, err := routing.Compile(creds)
@@ -164,14 +167,17 @@ func (a *app) apply(cfg *config.Config) error {
 		}
 	}
 	if err != nil {
-		closeInjectors(injectors)
+		closeInjectors(unshared(injectors, previous))
 		return err
 	}
 	a.mu.Lock()
-	previous := a.injectors
 	a.injectors = injectors
 	a.mu.Unlock()
-	closeInjectors(previous)
+	// Requests that loaded the old snapshot may still call the injectors it
+	// no longer uses: close those once such requests have had their start.
+	if retired := unshared(previous, injectors); len(retired) > 0 {
+		time.AfterFunc(injectorGrace, func() { closeInjectors(retired) })
+	}
 	a.cfg.Store(cfg)
 	a.tried.Store(cfg.Hash)
 	a.metrics.reloads.WithLabelValues("success").Inc()
@@ -182,10 +188,28 @@ func (a *app) apply(cfg *config.Config) error {
 	return nil
 }
 
-func (a *app) buildInjectors(cfg *config.Config) (map[string]*credauth.Injector, error) {
-	out := make(map[string]*credauth.Injector)
+// injector is a named credential's Injector with what it was built from,
+// so a reload that leaves both unchanged keeps it (and its token cache).
+type injector struct {
+	*credauth.Injector
+	spec     credauth.Spec
+	awsMode  string
+	endpoint string
+}
+
+// injectorGrace is how long a replaced injector stays open for requests
+// that loaded the previous snapshot (they call Inject right after).
+const injectorGrace = 30 * time.Second
+
+func (a *app) buildInjectors(cfg *config.Config, previous map[string]*injector) (map[string]*injector, error) {
+	out := make(map[string]*injector)
 	var errs []error
 	for _, nc := range cfg.NamedCredentials {
+		if old := previous[nc.Name]; old != nil && old.awsMode == cfg.AWS.Mode && old.endpoint == cfg.AWS.EndpointURL &&
+			reflect.DeepEqual(old.spec, nc.Auth) {
+			out[nc.Name] = old
+			continue
+		}
 		opts := credauth.Options{Logger: a.log} // credauth names its logger itself
 		if s := nc.Auth.SigV4; s != nil && cfg.AWS.Mode == "aws" && cfg.AWS.EndpointURL != "" {
 			// aws.endpoint_url overrides STS too: a signing role
@@ -204,18 +228,29 @@ func (a *app) buildInjectors(cfg *config.Config) (map[string]*credauth.Injector,
 			errs = append(errs, err)
 			continue
 		}
-		out[nc.Name] = inj
+		out[nc.Name] = &injector{Injector: inj, spec: nc.Auth, awsMode: cfg.AWS.Mode, endpoint: cfg.AWS.EndpointURL}
 	}
 	if len(errs) > 0 {
-		closeInjectors(out)
+		closeInjectors(unshared(out, previous))
 		return nil, errors.Join(errs...)
 	}
 	return out, nil
 }
 
-func closeInjectors(m map[string]*credauth.Injector) {
+// unshared returns the injectors of m that other does not hold too.
+func unshared(m, other map[string]*injector) map[string]*injector {
+	out := make(map[string]*injector)
+	for name, inj := range m {
+		if other[name] != inj {
+			out[name] = inj
+		}
+	}
+	return out
+}
+
+func closeInjectors(m map[string]*injector) {
 	for _, inj := range m {
-		inj.Close()
+		_ = inj.Close()
 	}
 }
 
