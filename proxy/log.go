@@ -73,8 +73,13 @@ func (s *summary) record() {
 func (s *summary) finish(log *zap.Logger) {
 	s.held.release()
 	s.record()
-	if s.code != 0 {
+	switch {
+	case s.code != 0:
 		s.dm.refused(s.code)
+	case s.reason == reasonRevoked:
+		// Cut mid-flow because the connection left Ready: refusals_total
+		// counts what callgate closed as well as what it refused.
+		s.dm.refused(CodeConnectionNotReady)
 	}
 	lvl := zap.InfoLevel
 	if ce := log.Check(lvl, "request"); ce != nil {
