@@ -58,6 +58,10 @@ func classifyUpstream(err error) (code Code, proxyStatus string) {
 		return CodeUpstreamUnreachable, ""
 	case errors.Is(err, syscall.EHOSTUNREACH), errors.Is(err, syscall.ENETUNREACH):
 		return CodeUpstreamUnreachable, "destination_ip_unroutable"
+	case isRemoteTLSAlert(err):
+		// The endpoint refused the handshake with an alert, e.g.
+		// "certificate required" when mTLS is missing (RFC 9209 §2.3.16).
+		return CodeUpstreamUnreachable, "tls_alert_received"
 	case errors.As(err, &recHdr), errors.As(err, &alertErr):
 		// The endpoint answered, but not with an acceptable TLS server.
 		return CodeUpstreamUnreachable, "tls_protocol_error"
@@ -65,4 +69,11 @@ func classifyUpstream(err error) (code Code, proxyStatus string) {
 		return CodeUpstreamUnreachable, "connection_terminated"
 	}
 	return CodeUpstreamUnreachable, "proxy_internal_error"
+}
+
+// isRemoteTLSAlert reports an alert the peer sent: crypto/tls wraps it in a
+// *net.OpError with Op "remote error" (its alert type is unexported).
+func isRemoteTLSAlert(err error) bool {
+	var op *net.OpError
+	return errors.As(err, &op) && op.Op == "remote error"
 }

@@ -336,10 +336,8 @@ func TestAuthMTLS(t *testing.T) {
 	if resp.StatusCode != http.StatusBadGateway {
 		t.Fatalf("without a client certificate: %s %s, want 502", resp.Status, body)
 	}
-	// The Proxy-Status error type is not pinned: a TLS alert received from
-	// the endpoint ("certificate required") is classified by proxy as
-	// proxy_internal_error today; RFC 9209 tls_alert_received would fit.
-	r := e2eRefused(t, resp, body, http.StatusBadGateway, "upstream_unreachable", "")
+	// The endpoint's "certificate required" alert: RFC 9209 tls_alert_received.
+	r := e2eRefused(t, resp, body, http.StatusBadGateway, "upstream_unreachable", "tls_alert_received")
 	if r.NamedCredential != "NoMTLS" {
 		t.Errorf("refusal %+v", r)
 	}
