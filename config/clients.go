@@ -83,7 +83,7 @@ const minTokenLen = 16
 // clients compiles `clients:` and `proxy_auth:`. creds is nil when the
 // named credential list could not be decoded (permit is not judged then).
 func (c *compiler) clients(raw []rawClient, pa rawProxyAuth, creds []NamedCredential) ([]Client, ProxyAuth) {
-	auth := ProxyAuth{Required: pa.Required, Realm: pa.Realm}
+	auth := ProxyAuth(pa)
 	if pa.Realm == "" || strings.ContainsAny(pa.Realm, "\"\\") || !isPrintableASCII(pa.Realm) {
 		c.errorf("proxy_auth.realm", ErrInvalid, "want printable ASCII without '\"' or '\\', got %q", pa.Realm)
 	}

@@ -116,12 +116,6 @@ func (ix *index) line(path string) int {
 	return 0
 }
 
-// has reports whether the file spells out path (with a non-null value).
-func (ix *index) has(path string) bool {
-	e := ix.byPath[path]
-	return e != nil && e.node.ShortTag() != "!!null"
-}
-
 // seqLen is the number of items the file lists at path, or -1.
 func (ix *index) seqLen(path string) int {
 	e := ix.byPath[path]

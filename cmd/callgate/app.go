@@ -314,5 +314,3 @@ func (a *app) credentialViews() []admin.CredentialView {
 	return out
 }
 
-// now is a seam for tests.
-var now = time.Now
