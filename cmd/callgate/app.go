@@ -313,4 +313,3 @@ func (a *app) credentialViews() []admin.CredentialView {
 	}
 	return out
 }
-
