@@ -61,6 +61,10 @@ type Options struct {
 	// Token, when it returns non-empty, is the bearer token every POST
 	// route requires.
 	Token func() string
+	// ProtectReads, when it returns true, makes the GET /v1/ routes require
+	// the token too (/healthz, /readyz and /metrics stay open for probes
+	// and scrapers). Nil protects only the POST routes.
+	ProtectReads func() bool
 	// Gatherer serves /metrics; nil serves none.
 	Gatherer prometheus.Gatherer
 	// ShuttingDown makes /readyz answer 503 once shutdown has begun.
@@ -92,10 +96,10 @@ func New(opts Options) http.Handler {
 	})
 	h.mux.HandleFunc("GET /readyz", h.readyz)
 	h.mux.HandleFunc("POST /-/reload", h.protect(h.reload))
-	h.mux.HandleFunc("GET /v1/connections", h.listConnections)
-	h.mux.HandleFunc("GET /v1/connections/{name}", h.getConnection)
+	h.mux.HandleFunc("GET /v1/connections", h.protectRead(h.listConnections))
+	h.mux.HandleFunc("GET /v1/connections/{name}", h.protectRead(h.getConnection))
 	h.mux.HandleFunc("POST /v1/connections/{name}/{action}", h.protect(h.connectionAction))
-	h.mux.HandleFunc("GET /v1/named-credentials", h.listCredentials)
+	h.mux.HandleFunc("GET /v1/named-credentials", h.protectRead(h.listCredentials))
 	if opts.Simulator != nil {
 		h.mux.HandleFunc("POST /v1/simulated/{name}/{action}", h.protect(h.simulatedAction))
 	}
@@ -128,6 +132,18 @@ func (h *handler) protect(next http.HandlerFunc) http.HandlerFunc {
 					return
 				}
 			}
+		}
+		next(w, r)
+	}
+}
+
+// protectRead requires the token on a GET route when ProtectReads says so.
+func (h *handler) protectRead(next http.HandlerFunc) http.HandlerFunc {
+	guarded := h.protect(next)
+	return func(w http.ResponseWriter, r *http.Request) {
+		if h.opts.ProtectReads != nil && h.opts.ProtectReads() {
+			guarded(w, r)
+			return
 		}
 		next(w, r)
 	}

@@ -20,6 +20,10 @@ import (
 // newAPI serves the admin API over a real loopback listener, backed by a
 // real Manager on the simulated backend with manual acceptance.
 func newAPI(t *testing.T, token string) (*httptest.Server, *connstate.Manager) {
+	return newAPIWith(t, token, false)
+}
+
+func newAPIWith(t *testing.T, token string, protectReads bool) (*httptest.Server, *connstate.Manager) {
 	t.Helper()
 	sim := simulated.New(simulated.Options{
 		Acceptance: "manual",
@@ -39,11 +43,12 @@ func newAPI(t *testing.T, token string) (*httptest.Server, *connstate.Manager) {
 	t.Cleanup(func() { cancel(); <-done })
 	reg := prometheus.NewRegistry()
 	srv := httptest.NewServer(admin.New(admin.Options{
-		Connections: m,
-		Simulator:   sim,
-		Gatherer:    reg,
-		Token:       func() string { return token },
-		Reload:      func(context.Context) error { return nil },
+		Connections:  m,
+		Simulator:    sim,
+		Gatherer:     reg,
+		Token:        func() string { return token },
+		ProtectReads: func() bool { return protectReads },
+		Reload:       func(context.Context) error { return nil },
 		Credentials: func() []admin.CredentialView {
 			return []admin.CredentialView{{Name: "PartnerOrders", Host: "api.partner.example", Port: 8443, Connection: "partner_orders"}}
 		},
@@ -169,5 +174,22 @@ func TestReadyz(t *testing.T) {
 	}
 	if code, b, _ := call(t, "GET", srv.URL+"/v1/named-credentials", ""); code != 200 {
 		t.Fatalf("named credentials: %d %v", code, b)
+	}
+}
+
+func TestProtectReads(t *testing.T) {
+	srv, _ := newAPIWith(t, "s3cret-token", true)
+	for _, path := range []string{"/v1/connections", "/v1/connections/partner_orders", "/v1/named-credentials"} {
+		if code, _, _ := call(t, "GET", srv.URL+path, ""); code != 401 {
+			t.Errorf("GET %s without token: %d, want 401", path, code)
+		}
+		if code, _, _ := call(t, "GET", srv.URL+path, "s3cret-token"); code != 200 {
+			t.Errorf("GET %s with token: %d, want 200", path, code)
+		}
+	}
+	for _, path := range []string{"/healthz", "/metrics", "/readyz"} {
+		if code, _, _ := call(t, "GET", srv.URL+path, ""); code == 401 {
+			t.Errorf("GET %s needs a token; probes and scrapers cannot send one", path)
+		}
 	}
 }

@@ -260,6 +260,9 @@ func (c *compiler) limits(r rawLimits) Limits {
 
 func (c *compiler) admin(r rawAdmin) Admin {
 	if r.TokenFile == "" {
+		if r.ProtectReads {
+			c.errorf("admin.protect_reads", ErrInvalid, "needs admin.token_file: there is no token to require")
+		}
 		return Admin{}
 	}
 	p := c.resolvePath(r.TokenFile)
@@ -272,5 +275,5 @@ func (c *compiler) admin(r rawAdmin) Admin {
 			c.errorf("admin.token_file", ErrFile, "admin token file %q is empty", p)
 		}
 	}
-	return Admin{TokenFile: p}
+	return Admin{TokenFile: p, ProtectReads: r.ProtectReads}
 }

@@ -155,6 +155,9 @@ type Admin struct {
 	// re-read on each use so it can rotate; "" leaves them open (the admin
 	// listener is loopback by default).
 	TokenFile string
+	// ProtectReads makes the GET routes require the token too, except
+	// /healthz, /readyz and /metrics (probes and scrapers).
+	ProtectReads bool
 }
 
 // Shutdown paces a graceful stop.

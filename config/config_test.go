@@ -262,7 +262,7 @@ func TestValidFull(t *testing.T) {
 	})
 	check("ProxyAuth", cfg.ProxyAuth, ProxyAuth{Required: true, Realm: "egress"})
 	checkValidClients(t, cfg.Clients)
-	check("Admin", cfg.Admin, Admin{TokenFile: "testdata/secrets/admin-token"})
+	check("Admin", cfg.Admin, Admin{TokenFile: "testdata/secrets/admin-token", ProtectReads: true})
 	check("Shutdown", cfg.Shutdown, Shutdown{Drain: 7 * time.Second, ReadyDelay: 8 * time.Second})
 	check("Connections", cfg.Connections, []connstate.Connection{
 		{

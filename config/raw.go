@@ -120,7 +120,8 @@ type rawClientBasic struct {
 }
 
 type rawAdmin struct {
-	TokenFile string `yaml:"token_file"`
+	TokenFile    string `yaml:"token_file"`
+	ProtectReads bool   `yaml:"protect_reads"`
 }
 
 type rawShutdown struct {

@@ -173,6 +173,7 @@ func startServer(parent context.Context, path string, log *zap.Logger, opts serv
 			Credentials:  a.credentialViews,
 			Simulator:    sim,
 			Token:        a.adminToken,
+			ProtectReads: func() bool { return a.cfg.Load().Admin.ProtectReads },
 			Gatherer:     reg,
 			ShuttingDown: a.shuttingDown.Load,
 			Logger:       log.Named("admin"),
