@@ -107,17 +107,7 @@ func (c *compiler) clients(raw []rawClient, pa rawProxyAuth, creds []NamedCreden
 	for i, r := range raw {
 		p := fmt.Sprintf("%s[%d]", list, i)
 		cl := Client{Name: r.Name, Permit: r.Permit}
-		switch {
-		case r.Name == "":
-			c.errorf(p+".name", ErrMissing, "a name is required")
-		case !reName.MatchString(r.Name):
-			c.errorf(p+".name", ErrInvalid, "%q must start with a letter and hold only letters, digits, '_' and '-'", r.Name)
-		default:
-			if j, dup := names[r.Name]; dup {
-				c.errorf(p+".name", ErrDuplicate, "%q is also %s[%d] (line %d)", r.Name, list, j, c.ix.line(fmt.Sprintf("%s[%d]", list, j)))
-			}
-			names[r.Name] = i
-		}
+		c.uniqueName(list, i, r.Name, names)
 		if r.Basic != nil {
 			c.clientBasic(p+".basic", *r.Basic, &cl)
 			if cl.Username != "" {

@@ -54,17 +54,7 @@ func (c *compiler) connections(raw []rawConnection, defRegion string) ([]connsta
 			Name: r.Name, Description: r.Description, Type: r.Type, ServiceName: r.ServiceName,
 			Region: r.Region, Provision: r.Provision, VpcEndpointID: r.VpcEndpointID,
 		}
-		switch {
-		case r.Name == "":
-			c.errorf(p+".name", ErrMissing, "a name is required")
-		case !reName.MatchString(r.Name):
-			c.errorf(p+".name", ErrInvalid, "%q must start with a letter and hold only letters, digits, '_' and '-'", r.Name)
-		default:
-			if j, dup := names[r.Name]; dup {
-				c.errorf(p+".name", ErrDuplicate, "%q is also %s[%d] (line %d)", r.Name, list, j, c.ix.line(fmt.Sprintf("%s[%d]", list, j)))
-			}
-			names[r.Name] = i
-		}
+		c.uniqueName(list, i, r.Name, names)
 		if conn.Type == "" {
 			conn.Type = TypeAwsPrivateLink
 		} else if conn.Type != TypeAwsPrivateLink {
@@ -95,4 +85,21 @@ func (c *compiler) connections(raw []rawConnection, defRegion string) ([]connsta
 		out = append(out, conn)
 	}
 	return out, regions
+}
+
+// uniqueName checks the name of item i of list (required, well formed,
+// not used by an earlier item) and records it in names.
+func (c *compiler) uniqueName(list string, i int, name string, names map[string]int) {
+	p := fmt.Sprintf("%s[%d].name", list, i)
+	switch {
+	case name == "":
+		c.errorf(p, ErrMissing, "a name is required")
+	case !reName.MatchString(name):
+		c.errorf(p, ErrInvalid, "%q must start with a letter and hold only letters, digits, '_' and '-'", name)
+	default:
+		if j, dup := names[name]; dup {
+			c.errorf(p, ErrDuplicate, "%q is also %s[%d] (line %d)", name, list, j, c.ix.line(fmt.Sprintf("%s[%d]", list, j)))
+		}
+		names[name] = i
+	}
 }

@@ -22,17 +22,7 @@ func (c *compiler) namedCredentials(raw []rawNamedCredential, connRegions map[st
 	for i, r := range raw {
 		p := fmt.Sprintf("%s[%d]", list, i)
 		nc := NamedCredential{Credential: routing.Credential{Name: r.Name, URL: r.URL, Connection: r.OutboundNetworkConnection}}
-		switch {
-		case r.Name == "":
-			c.errorf(p+".name", ErrMissing, "a name is required")
-		case !reName.MatchString(r.Name):
-			c.errorf(p+".name", ErrInvalid, "%q must start with a letter and hold only letters, digits, '_' and '-'", r.Name)
-		default:
-			if j, dup := names[r.Name]; dup {
-				c.errorf(p+".name", ErrDuplicate, "%q is also %s[%d] (line %d)", r.Name, list, j, c.ix.line(fmt.Sprintf("%s[%d]", list, j)))
-			}
-			names[r.Name] = i
-		}
+		c.uniqueName(list, i, r.Name, names)
 		dest := c.destination(p+".url", r.URL)
 		if dest != nil {
 			if j, dup := dests[dest.HostPort]; dup {
