@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"github.com/callgate/callgate/bench/internal/wire"
 	"io"
 	"net"
 	"strconv"
@@ -184,16 +185,16 @@ func readHeaders(br *bufio.Reader) (cl int64, chunked, closeConn bool, err error
 			return cl, chunked, closeConn, nil
 		}
 		switch {
-		case hasPrefixFold(h, hdrCL):
+		case wire.HasPrefixFold(h, hdrCL):
 			n, err := strconv.ParseInt(string(bytes.TrimSpace(h[len(hdrCL):])), 10, 64)
 			if err != nil || n < 0 {
 				return cl, chunked, closeConn, fmt.Errorf("bad content-length %q", trimLine(h))
 			}
 			cl = n
-		case hasPrefixFold(h, hdrTE):
-			chunked = containsFold(h[len(hdrTE):], []byte("chunked"))
-		case hasPrefixFold(h, hdrConn), hasPrefixFold(h, hdrProxyConn):
-			if containsFold(h, []byte("close")) {
+		case wire.HasPrefixFold(h, hdrTE):
+			chunked = wire.ContainsFold(h[len(hdrTE):], []byte("chunked"))
+		case wire.HasPrefixFold(h, hdrConn), wire.HasPrefixFold(h, hdrProxyConn):
+			if wire.ContainsFold(h, []byte("close")) {
 				closeConn = true
 			}
 		}
@@ -254,29 +255,4 @@ func discardChunked(br *bufio.Reader, scratch []byte) (int64, error) {
 		}
 	}
 	return total, errors.New("too many chunks")
-}
-
-func hasPrefixFold(s, prefix []byte) bool {
-	if len(s) < len(prefix) {
-		return false
-	}
-	for i, p := range prefix {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != p {
-			return false
-		}
-	}
-	return true
-}
-
-func containsFold(s, token []byte) bool {
-	for i := 0; i+len(token) <= len(s); i++ {
-		if hasPrefixFold(s[i:], token) {
-			return true
-		}
-	}
-	return false
 }

@@ -16,6 +16,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"github.com/callgate/callgate/bench/internal/wire"
 	"io"
 	"net"
 	"os"
@@ -207,49 +208,21 @@ func readRequest(br *bufio.Reader) (request, error) {
 			return r, nil
 		}
 		switch {
-		case hasPrefixFold(h, hdrCL):
+		case wire.HasPrefixFold(h, hdrCL):
 			v := bytes.TrimSpace(h[len(hdrCL):])
 			n, err := strconv.ParseInt(string(v), 10, 64)
 			if err != nil || n < 0 {
 				return r, errBadRequest
 			}
 			r.contentLength = n
-		case hasPrefixFold(h, hdrConn):
+		case wire.HasPrefixFold(h, hdrConn):
 			v := h[len(hdrConn):]
-			if containsFold(v, tokClose) {
+			if wire.ContainsFold(v, tokClose) {
 				r.close = true
-			} else if http10 && containsFold(v, tokKeepAlive) {
+			} else if http10 && wire.ContainsFold(v, tokKeepAlive) {
 				r.close = false
 			}
 		}
 	}
 	return r, errBadRequest
-}
-
-// hasPrefixFold reports whether s starts with the lower-case ASCII prefix.
-func hasPrefixFold(s, prefix []byte) bool {
-	if len(s) < len(prefix) {
-		return false
-	}
-	for i, p := range prefix {
-		c := s[i]
-		if 'A' <= c && c <= 'Z' {
-			c += 'a' - 'A'
-		}
-		if c != p {
-			return false
-		}
-	}
-	return true
-}
-
-// containsFold reports whether s contains the lower-case ASCII token, without
-// allocating a lower-cased copy per request.
-func containsFold(s, token []byte) bool {
-	for i := 0; i+len(token) <= len(s); i++ {
-		if hasPrefixFold(s[i:], token) {
-			return true
-		}
-	}
-	return false
 }
