@@ -127,6 +127,12 @@ type ACME struct {
 	Domains    []string // at least one; the first serves clients without SNI
 	CARootFile string   // PEM roots for the ACME server's own TLS; "" means system roots
 	StorageDir string   // where certificates and accounts live; "" means certmagic's default
+	// ListenHost, HTTPPort and TLSALPNPort are where the HTTP-01 and
+	// TLS-ALPN-01 challenge solvers listen (behind a port mapping); zero
+	// ports mean 80 and 443.
+	ListenHost  string
+	HTTPPort    int
+	TLSALPNPort int
 }
 
 // Timeouts bound each phase of a proxied request; none is zero.

@@ -344,6 +344,7 @@ func TestValidACME(t *testing.T) {
 		CA: "https://127.0.0.1:14000/dir", Email: "ops@callgate.example",
 		Domains:    []string{"callgate.example", "proxy.callgate.example"},
 		CARootFile: "testdata/ca.pem", StorageDir: "/var/lib/callgate/acme",
+		ListenHost: "127.0.0.1", HTTPPort: 8080, TLSALPNPort: 8443,
 	}}
 	if !reflect.DeepEqual(cfg.TLS, want) {
 		t.Errorf("TLS = %+v (ACME %+v), want %+v", cfg.TLS, cfg.TLS.ACME, want)

@@ -69,6 +69,12 @@ func (c *compiler) acme(r rawACME) *ACME {
 	a := &ACME{
 		CA: r.CA, Email: r.Email, Domains: r.Domains,
 		CARootFile: c.resolvePath(r.CARootFile), StorageDir: c.resolvePath(r.StorageDir),
+		ListenHost: r.ListenHost, HTTPPort: r.HTTPPort, TLSALPNPort: r.TLSALPNPort,
+	}
+	for key, port := range map[string]int{"tls.acme.http_port": r.HTTPPort, "tls.acme.tls_alpn_port": r.TLSALPNPort} {
+		if port < 0 || port > 65535 {
+			c.errorf(key, ErrInvalid, "%d is not a port (0 means the standard one)", port)
+		}
 	}
 	if r.CA != "" {
 		c.httpURL("tls.acme.ca", r.CA)

@@ -66,11 +66,14 @@ type rawListenerTLS struct {
 }
 
 type rawACME struct {
-	CA         string   `yaml:"ca"`
-	Email      string   `yaml:"email"`
-	Domains    []string `yaml:"domains"`
-	CARootFile string   `yaml:"ca_root_file"`
-	StorageDir string   `yaml:"storage_dir"`
+	CA          string   `yaml:"ca"`
+	Email       string   `yaml:"email"`
+	Domains     []string `yaml:"domains"`
+	CARootFile  string   `yaml:"ca_root_file"`
+	StorageDir  string   `yaml:"storage_dir"`
+	ListenHost  string   `yaml:"listen_host"`
+	HTTPPort    int      `yaml:"http_port"`
+	TLSALPNPort int      `yaml:"tls_alpn_port"`
 }
 
 type rawTimeouts struct {

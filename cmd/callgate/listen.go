@@ -24,6 +24,7 @@ func newTLSProvider(ctx context.Context, cfg *config.Config, log *zap.Logger) (*
 		opts.ACME = &tlslisten.ACME{
 			CA: t.ACME.CA, Email: t.ACME.Email, Domains: t.ACME.Domains,
 			CARootFile: t.ACME.CARootFile, StorageDir: t.ACME.StorageDir,
+			ListenHost: t.ACME.ListenHost, HTTPPort: t.ACME.HTTPPort, TLSALPNPort: t.ACME.TLSALPNPort,
 		}
 	}
 	p, err := tlslisten.New(ctx, opts)
