@@ -86,13 +86,17 @@ type tunnelJob struct {
 }
 
 // runTunnel answers 200, checks the ClientHello of an https tunnel, and
-// copies until the tunnel ends; it owns the summary line.
+// starts the copying; it owns the summary line. It returns as soon as the
+// tunnel's own goroutines run, so an idle tunnel holds only their two
+// shallow stacks, not this one.
 func (s *Server) runTunnel(j *tunnelJob) {
 	sum, d := j.sum, j.d
-	// Deferred in this order so that Shutdown, which waits for the flow,
-	// returns only after the summary line is written.
-	defer s.flows.remove(j.fl)
-	defer sum.finish(s.log)
+	// In this order so that Shutdown, which waits for the flow, returns
+	// only after the summary line is written.
+	end := func() {
+		sum.finish(s.log)
+		s.flows.remove(j.fl)
+	}
 	closeBoth := func() {
 		_ = j.client.Close()
 		_ = j.upstream.Close()
@@ -100,12 +104,16 @@ func (s *Server) runTunnel(j *tunnelJob) {
 	if _, err := j.client.Write(connectEstablished); err != nil {
 		closeBoth()
 		sum.outcome, sum.err = OutcomeClientGone, err
+		end()
 		return
 	}
 	sum.record() // the set-up ends here; the tunnel's life is not a request duration
 	gauge := sum.dm.tunnelGauge()
 	gauge.Inc()
-	defer gauge.Dec()
+	fail := func() {
+		gauge.Dec()
+		end()
+	}
 
 	first, code, err := s.tunnelPrefix(j.client, j.buffered, d, j.stop)
 	switch {
@@ -113,35 +121,41 @@ func (s *Server) runTunnel(j *tunnelJob) {
 		closeBoth()
 		sum.outcome, sum.code, sum.err = OutcomeTunnelDenied, code, err
 		sum.up = int64(len(first))
+		fail()
 		return
 	case err != nil:
 		closeBoth()
 		sum.outcome, sum.err = OutcomeClientGone, err
 		sum.reason = j.fl.stopReason()
+		fail()
 		return
 	}
 	if len(first) > 0 {
 		if _, err := j.upstream.Write(first); err != nil {
 			closeBoth()
 			sum.outcome, sum.err, sum.reason = OutcomeClosed, err, tunnel.ReasonError
+			fail()
 			return
 		}
 		sum.dm.tunnelBytes(int64(len(first)), 0)
 	}
 	// Bytes are counted as they move, so a long-lived tunnel shows its
 	// traffic before it ends.
-	res := tunnel.Pipe(j.client, j.upstream, tunnel.Options{
+	up := int64(len(first))
+	tunnel.Start(j.client, j.upstream, tunnel.Options{
 		IdleTimeout: s.t.IdleTunnel,
 		Stop:        j.stop,
 		OnBytes:     sum.dm.tunnelBytes,
+	}, func(res tunnel.Result) {
+		sum.up = up + res.Up
+		sum.down = res.Down
+		sum.reason = res.Reason
+		if why := j.fl.stopReason(); why != "" {
+			sum.reason = why
+		}
+		sum.err = res.Err
+		fail()
 	})
-	sum.up = int64(len(first)) + res.Up
-	sum.down = res.Down
-	sum.reason = res.Reason
-	if why := j.fl.stopReason(); why != "" {
-		sum.reason = why
-	}
-	sum.err = res.Err
 }
 
 // routeAuthority finds the named credential for a client's authority.

@@ -62,6 +62,8 @@ type tunnel struct {
 	splice           bool // splice bulk bursts between TCP sockets
 	up, down         atomic.Int64
 	running          atomic.Int32 // directions still copying
+	left             atomic.Int32 // goroutines not yet finished
+	done             func(Result)
 
 	endOnce sync.Once
 	reason  string // written once inside endOnce
@@ -93,34 +95,52 @@ func Pipe(client, upstream net.Conn, opts Options) Result {
 }
 
 func pipe(client, upstream net.Conn, opts Options, pools *bufPools, splice bool) Result {
-	t := &tunnel{client: client, upstream: upstream, opts: opts, pools: pools, splice: splice}
+	done := make(chan Result, 1)
+	start(client, upstream, opts, pools, splice, func(r Result) { done <- r })
+	return <-done
+}
+
+// Start is Pipe without the wait: it returns at once and calls done with
+// the Result from the last of the tunnel's goroutines as that goroutine's
+// final act. The caller's goroutine is free to return, so a tunnel started
+// from a deep call stack (an HTTP handler) holds only two fresh, shallow
+// goroutine stacks while idle. done must not block for long.
+func Start(client, upstream net.Conn, opts Options, done func(Result)) {
+	start(client, upstream, opts, defaultPools, true, done)
+}
+
+func start(client, upstream net.Conn, opts Options, pools *bufPools, splice bool, done func(Result)) {
+	t := &tunnel{client: client, upstream: upstream, opts: opts, pools: pools, splice: splice, done: done}
 	// A deadline left from reading the request would cut a healthy
 	// tunnel; idleness is Options.IdleTimeout's job.
 	_ = client.SetDeadline(time.Time{})
 	_ = upstream.SetDeadline(time.Time{})
 	t.running.Store(2)
+	t.left.Store(2)
 	if opts.IdleTimeout > 0 {
 		t.idle = startIdleWatch(t, opts.IdleTimeout)
 	}
 	if opts.Stop != nil {
 		watchStop(opts.Stop, t)
 	}
-	downDone := make(chan struct{})
-	go func() {
-		defer close(downDone)
-		t.runDirection(false)
-	}()
-	// The caller's goroutine copies client→upstream itself: one goroutine
-	// fewer per tunnel.
-	t.runDirection(true)
-	<-downDone
-	if opts.Stop != nil {
-		unwatchStop(opts.Stop, t)
+	go t.runGoroutine(false)
+	go t.runGoroutine(true)
+}
+
+// runGoroutine is one direction's goroutine; the last to finish tears
+// down the watchers and reports.
+func (t *tunnel) runGoroutine(up bool) {
+	t.runDirection(up)
+	if t.left.Add(-1) != 0 {
+		return
+	}
+	if t.opts.Stop != nil {
+		unwatchStop(t.opts.Stop, t)
 	}
 	if t.idle != nil {
 		t.idle.stop()
 	}
-	return Result{Up: t.up.Load(), Down: t.down.Load(), Reason: t.reason, Err: t.err}
+	t.done(Result{Up: t.up.Load(), Down: t.down.Load(), Reason: t.reason, Err: t.err})
 }
 
 // runDirection copies one way and settles the tunnel's fate when it ends.
