@@ -81,11 +81,19 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 	}
 	outreq = outreq.WithContext(ctx)
 
-	t := s.transportFor(st, d)
-	if st.retired.Load() {
-		defer t.CloseIdleConnections()
+	var (
+		res *http.Response
+		err error
+	)
+	if fastEligible(outreq, d) {
+		res, err = s.fastRoundTrip(ctx, st, d, outreq)
+	} else {
+		t := s.transportFor(st, d)
+		if st.retired.Load() {
+			defer t.CloseIdleConnections()
+		}
+		res, err = t.RoundTrip(outreq)
 	}
-	res, err := t.RoundTrip(outreq)
 	if err != nil {
 		switch {
 		case errClientGone(r, err):

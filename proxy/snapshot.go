@@ -48,6 +48,9 @@ type destState struct {
 	// credential's, so two credentials on one endpoint never share a
 	// verified connection.
 	transport atomic.Pointer[http.Transport]
+	// fast pools the fast path's connections (fastpath.go), per
+	// credential like transport.
+	fast atomic.Pointer[fastPool]
 }
 
 // newState derives a state, reusing the previous state's metric handles
@@ -77,13 +80,16 @@ func newState(snap *Snapshot, prev *state, m *Metrics) *state {
 // dest returns d's derived state. d must come from this state's table.
 func (st *state) dest(d *routing.Destination) *destState { return &st.dests[d.Index] }
 
-// closeIdle closes the pooled connections of every transport: the state
-// was replaced, so nothing new will use them. In-flight exchanges keep
-// theirs until they end.
+// closeIdle closes the pooled connections of every transport and fast
+// pool: the state was replaced, so nothing new will use them. In-flight
+// exchanges keep theirs until they end.
 func (st *state) closeIdle() {
 	for i := range st.dests {
 		if t := st.dests[i].transport.Load(); t != nil {
 			t.CloseIdleConnections()
+		}
+		if p := st.dests[i].fast.Load(); p != nil {
+			p.closeAll()
 		}
 	}
 }

@@ -1,0 +1,306 @@
+package proxy
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/http"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/callgate/callgate/routing"
+)
+
+// The fast path forwards a request without a body to a plain-http endpoint
+// on the handler's own goroutine: http.Transport would hand every request
+// to its per-connection read and write goroutines (4–5 wake-ups per
+// request), which cost more CPU than the proxying itself. Anything with a
+// body, or with TLS to originate, keeps the Transport.
+
+// fastEligible reports whether outreq may take the fast path: no body, no
+// trailers, plain http, and a method that is safe to retry once on a fresh
+// connection when a pooled one turns out to be stale.
+func fastEligible(outreq *http.Request, d *routing.Destination) bool {
+	if d.Scheme != routing.HTTP || outreq.URL.Scheme != "http" || outreq.Body != nil ||
+		outreq.ContentLength != 0 || len(outreq.Trailer) > 0 || len(outreq.TransferEncoding) > 0 {
+		return false
+	}
+	switch outreq.Method {
+	case http.MethodGet, http.MethodHead, http.MethodDelete, http.MethodOptions:
+		return true
+	}
+	return false
+}
+
+// max1xxResponses bounds the informational responses skipped before the
+// final one, as http.Transport does.
+const max1xxResponses = 5
+
+// fastConn is one upstream connection owned by the fast path, with its
+// buffers, which stay with it while it is pooled.
+type fastConn struct {
+	conn net.Conn
+	addr string
+	br   *bufio.Reader
+	bw   *bufio.Writer
+	// nread counts bytes read since the current request was written: a
+	// reused connection that fails with nothing read was stale.
+	nread  int64
+	idleAt time.Time
+}
+
+func newFastConn(c net.Conn, addr string) *fastConn {
+	fc := &fastConn{conn: c, addr: addr, bw: bufio.NewWriterSize(c, 4<<10)}
+	fc.br = bufio.NewReaderSize(fc, 4<<10)
+	return fc
+}
+
+// Read counts what the response reader takes from the connection.
+func (c *fastConn) Read(p []byte) (int, error) {
+	n, err := c.conn.Read(p)
+	c.nread += int64(n)
+	return n, err
+}
+
+// fastPool holds one named credential's idle fast-path connections,
+// oldest first, keyed by endpoint address like the Transport's pool.
+type fastPool struct {
+	idle time.Duration // 0: no idle limit
+	mu   sync.Mutex
+	free []*fastConn
+	// sweep closes connections idle for longer than idle; it runs only
+	// while the pool holds some.
+	sweep *time.Timer
+}
+
+// fastPoolFor returns d's fast pool, creating it on first use.
+func (s *Server) fastPoolFor(st *state, d *routing.Destination) *fastPool {
+	ds := st.dest(d)
+	if p := ds.fast.Load(); p != nil {
+		return p
+	}
+	p := &fastPool{idle: s.t.IdleConn}
+	if ds.fast.CompareAndSwap(nil, p) {
+		return p
+	}
+	return ds.fast.Load()
+}
+
+// get takes the most recently pooled connection to addr, or nil.
+func (p *fastPool) get(addr string) *fastConn {
+	var stale []*fastConn
+	p.mu.Lock()
+	var c *fastConn
+	for i := len(p.free) - 1; i >= 0; i-- {
+		if p.free[i].addr != addr {
+			continue
+		}
+		c = p.free[i]
+		copy(p.free[i:], p.free[i+1:])
+		p.free[len(p.free)-1] = nil
+		p.free = p.free[:len(p.free)-1]
+		if p.idle > 0 && time.Since(c.idleAt) > p.idle {
+			stale = append(stale, c)
+			c = nil
+			continue
+		}
+		break
+	}
+	p.mu.Unlock()
+	for _, sc := range stale {
+		_ = sc.conn.Close()
+	}
+	return c
+}
+
+// put pools c, or closes it when the pool is full or the state retired.
+// retired is checked under the lock that closeAll takes after it is set,
+// so no connection is pooled into a state that has been emptied.
+func (p *fastPool) put(c *fastConn, retired *atomic.Bool) {
+	p.mu.Lock()
+	if retired.Load() || len(p.free) >= maxIdlePerEndpoint {
+		p.mu.Unlock()
+		_ = c.conn.Close()
+		return
+	}
+	c.idleAt = time.Now()
+	p.free = append(p.free, c)
+	if p.idle > 0 && p.sweep == nil {
+		p.sweep = time.AfterFunc(p.idle, p.expire)
+	}
+	p.mu.Unlock()
+}
+
+// expire closes the connections idle for longer than p.idle and re-arms
+// for the oldest one left.
+func (p *fastPool) expire() {
+	now := time.Now()
+	p.mu.Lock()
+	n := 0
+	for n < len(p.free) && now.Sub(p.free[n].idleAt) >= p.idle {
+		n++
+	}
+	old := make([]*fastConn, n)
+	copy(old, p.free[:n])
+	rest := copy(p.free, p.free[n:])
+	clear(p.free[rest:])
+	p.free = p.free[:rest]
+	if len(p.free) > 0 {
+		p.sweep.Reset(p.free[0].idleAt.Add(p.idle).Sub(now))
+	} else {
+		p.sweep = nil
+	}
+	p.mu.Unlock()
+	for _, c := range old {
+		_ = c.conn.Close()
+	}
+}
+
+// closeAll closes every pooled connection.
+func (p *fastPool) closeAll() {
+	p.mu.Lock()
+	free := p.free
+	p.free = nil
+	if p.sweep != nil {
+		p.sweep.Stop()
+		p.sweep = nil
+	}
+	p.mu.Unlock()
+	for _, c := range free {
+		_ = c.conn.Close()
+	}
+}
+
+// fastRoundTrip sends req (fastEligible) on a pooled or new connection and
+// reads the response headers. Errors are what the Transport would return
+// for the same failure, so exchange maps them alike: ctx's error when ctx
+// ended, else the dial, write, read or timeout error. A pooled connection
+// that fails before any response byte is retried once on a fresh dial.
+func (s *Server) fastRoundTrip(ctx context.Context, st *state, d *routing.Destination, req *http.Request) (*http.Response, error) {
+	p := s.fastPoolFor(st, d)
+	addr := req.URL.Host
+	for attempt := 0; ; attempt++ {
+		var c *fastConn
+		if attempt == 0 {
+			c = p.get(addr)
+		}
+		reused := c != nil
+		if c == nil {
+			conn, err := s.dialAddr(ctx, st.snap, addr)
+			if err != nil {
+				if ctx.Err() != nil {
+					return nil, ctx.Err()
+				}
+				return nil, err
+			}
+			c = newFastConn(conn, addr)
+		}
+		res, err := s.fastSend(ctx, st, p, c, req)
+		if err == nil {
+			return res, nil
+		}
+		_ = c.conn.Close()
+		if ctx.Err() != nil {
+			return nil, ctx.Err()
+		}
+		if reused && c.nread == 0 {
+			continue
+		}
+		return nil, err
+	}
+}
+
+// fastSend writes req on c and reads the final response's headers. The
+// returned body gives c back to p when it was read to its end.
+func (s *Server) fastSend(ctx context.Context, st *state, p *fastPool, c *fastConn, req *http.Request) (_ *http.Response, err error) {
+	// Revocation, the watchdog and a departed client all cancel ctx:
+	// closing the connection unblocks whatever read or write is pending.
+	stop := context.AfterFunc(ctx, func() { _ = c.conn.Close() })
+	defer func() {
+		if err != nil {
+			stop()
+		}
+	}()
+	c.nread = 0
+	if err := req.Write(c.bw); err != nil {
+		c.bw.Reset(c.conn)
+		return nil, err
+	}
+	if err := c.bw.Flush(); err != nil {
+		return nil, err
+	}
+	if s.t.ResponseHeader > 0 {
+		if err := c.conn.SetReadDeadline(time.Now().Add(s.t.ResponseHeader)); err != nil {
+			return nil, err
+		}
+	}
+	var res *http.Response
+	for n := 0; ; n++ {
+		res, err = http.ReadResponse(c.br, req)
+		if err != nil {
+			return nil, err
+		}
+		if res.StatusCode < 100 || res.StatusCode > 199 || res.StatusCode == http.StatusSwitchingProtocols {
+			break
+		}
+		if n >= max1xxResponses {
+			return nil, errors.New("net/http: too many 1xx informational responses")
+		}
+	}
+	if s.t.ResponseHeader > 0 {
+		if err := c.conn.SetReadDeadline(time.Time{}); err != nil {
+			return nil, err
+		}
+	}
+	fb := &fastBody{src: res.Body, c: c, p: p, retired: &st.retired, stop: stop,
+		keep: !res.Close && res.StatusCode != http.StatusSwitchingProtocols}
+	if res.Body == http.NoBody {
+		fb.eof = true
+	}
+	res.Body = fb
+	return res, nil
+}
+
+// fastBody is a fast-path response body: Close pools its connection when
+// the body was read to its end and the response allows keep-alive, and
+// closes it otherwise (it is never drained: a cut response is abandoned).
+type fastBody struct {
+	src     io.ReadCloser
+	c       *fastConn
+	p       *fastPool
+	retired *atomic.Bool
+	stop    func() bool
+	keep    bool
+	eof     bool
+	closed  bool
+}
+
+func (b *fastBody) Read(p []byte) (int, error) {
+	if b.closed {
+		return 0, net.ErrClosed
+	}
+	n, err := b.src.Read(p)
+	if err == io.EOF {
+		b.eof = true
+	}
+	return n, err
+}
+
+// Close releases the connection; the source body needs no closing of its
+// own (it holds nothing but the connection's reader).
+func (b *fastBody) Close() error {
+	if b.closed {
+		return nil
+	}
+	b.closed = true
+	// stop reports false when ctx already ended and closed the conn.
+	if b.stop() && b.eof && b.keep && b.c.br.Buffered() == 0 {
+		b.p.put(b.c, b.retired)
+		return nil
+	}
+	_ = b.c.conn.Close()
+	return nil
+}
