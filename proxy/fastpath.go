@@ -199,6 +199,15 @@ func (s *Server) fastRoundTrip(ctx context.Context, st *state, d *routing.Destin
 			c = newFastConn(conn, addr)
 		}
 		res, err := s.fastSend(ctx, st, p, c, req)
+		if err == nil && reused && res.StatusCode == http.StatusRequestTimeout {
+			// Most likely the 408 the endpoint sent while the
+			// connection sat idle (the Transport drops those too):
+			// retry on a fresh connection. The method is idempotent,
+			// so a genuine 408 only costs one more attempt.
+			res.Body.(*fastBody).keep = false
+			_ = res.Body.Close()
+			continue
+		}
 		if err == nil {
 			return res, nil
 		}

@@ -77,52 +77,61 @@ func TestFastPathPools(t *testing.T) {
 }
 
 // TestFastPathStaleRetry: an endpoint that closes each connection after
-// one keep-alive response leaves a stale connection in the pool; the next
-// request fails on it before any byte and is retried on a fresh dial.
+// one keep-alive response (silently, or after an unsolicited 408) leaves a
+// stale connection in the pool; the next request fails on it and is
+// retried on a fresh dial.
 func TestFastPathStaleRetry(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration: real listeners")
 	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { ln.Close() })
-	var accepted atomic.Int64
-	go func() {
-		for range 16 {
-			c, err := ln.Accept()
+	for _, tc := range []struct{ name, bye string }{
+		{"eof", ""},
+		{"408", "HTTP/1.1 408 Request Timeout\r\nConnection: close\r\nContent-Length: 0\r\n\r\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			ln, err := net.Listen("tcp", "127.0.0.1:0")
 			if err != nil {
-				return
+				t.Fatal(err)
 			}
-			accepted.Add(1)
-			_ = c.SetDeadline(time.Now().Add(5 * time.Second))
-			if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
-				_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+			t.Cleanup(func() { ln.Close() })
+			var accepted atomic.Int64
+			go func() {
+				for range 16 {
+					c, err := ln.Accept()
+					if err != nil {
+						return
+					}
+					accepted.Add(1)
+					_ = c.SetDeadline(time.Now().Add(5 * time.Second))
+					if _, err := http.ReadRequest(bufio.NewReader(c)); err == nil {
+						_, _ = io.WriteString(c, "HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+					}
+					// Closed as if by the endpoint's keep-alive timeout.
+					time.Sleep(20 * time.Millisecond)
+					_, _ = io.WriteString(c, tc.bye)
+					c.Close()
+				}
+			}()
+			port := ln.Addr().(*net.TCPAddr).Port
+			e := newEnv(t)
+			e.setCreds(append(e.creds, routing.Credential{Name: "Flaky", URL: fmt.Sprintf("http://flaky.partner.example:%d", port), Connection: "plain"}))
+			c := e.proxyClient()
+			for i := range 3 {
+				res, err := c.Get(fmt.Sprintf("http://flaky.partner.example:%d/%d", port, i))
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != 200 || string(b) != "ok" {
+					t.Fatalf("request %d: %d %q, want 200 ok (stale pooled connection not retried)", i, res.StatusCode, b)
+				}
+				time.Sleep(50 * time.Millisecond) // let the endpoint close it
 			}
-			// Closed as if by the endpoint's keep-alive timeout.
-			time.Sleep(20 * time.Millisecond)
-			c.Close()
-		}
-	}()
-	port := ln.Addr().(*net.TCPAddr).Port
-	e := newEnv(t)
-	e.setCreds(append(e.creds, routing.Credential{Name: "Flaky", URL: fmt.Sprintf("http://flaky.partner.example:%d", port), Connection: "plain"}))
-	c := e.proxyClient()
-	for i := range 3 {
-		res, err := c.Get(fmt.Sprintf("http://flaky.partner.example:%d/%d", port, i))
-		if err != nil {
-			t.Fatal(err)
-		}
-		b, _ := io.ReadAll(res.Body)
-		res.Body.Close()
-		if res.StatusCode != 200 || string(b) != "ok" {
-			t.Fatalf("request %d: %d %q, want 200 ok (stale pooled connection not retried)", i, res.StatusCode, b)
-		}
-		time.Sleep(50 * time.Millisecond) // let the endpoint close it
-	}
-	if n := accepted.Load(); n != 3 {
-		t.Errorf("endpoint accepted %d connections, want 3", n)
+			if n := accepted.Load(); n != 3 {
+				t.Errorf("endpoint accepted %d connections, want 3", n)
+			}
+		})
 	}
 }
 
