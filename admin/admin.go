@@ -54,6 +54,9 @@ type Options struct {
 	// Reload runs one reload through the single reload goroutine and
 	// returns its error; nil disables POST /-/reload.
 	Reload func(ctx context.Context) error
+	// RestartPending lists config keys that changed but need a restart;
+	// a successful POST /-/reload reports them. Nil reports none.
+	RestartPending func() []string
 	// Credentials lists the named credentials of the current snapshot.
 	Credentials func() []CredentialView
 	// Simulator is set only in simulated mode with acceptance: manual.
@@ -158,7 +161,13 @@ func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
 		writeError(w, http.StatusBadRequest, "reload_failed", err.Error())
 		return
 	}
-	writeJSON(w, http.StatusOK, map[string]string{"status": "reloaded"})
+	answer := map[string]any{"status": "reloaded"}
+	if h.opts.RestartPending != nil {
+		if keys := h.opts.RestartPending(); len(keys) > 0 {
+			answer["restart_required"] = keys
+		}
+	}
+	writeJSON(w, http.StatusOK, answer)
 }
 
 func (h *handler) listConnections(w http.ResponseWriter, _ *http.Request) {

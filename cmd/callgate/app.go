@@ -42,8 +42,12 @@ type app struct {
 	mu        sync.Mutex // guards injectors; held only by the reload goroutine and Close
 	injectors map[string]*injector
 
-	shuttingDown atomic.Bool
-	reloader     *reloader
+	// boot is the config the process started on (listeners, backend);
+	// only the reload goroutine writes it, once.
+	boot           *config.Config
+	restartPending atomic.Pointer[[]string] // keys changed since boot that need a restart
+	shuttingDown   atomic.Bool
+	reloader       *reloader
 }
 
 // newApp builds everything from cfg without opening listeners.
@@ -129,10 +133,13 @@ func (a *app) lastTried() string {
 // apply validates cfg against the running state and swaps it in whole, or
 // changes nothing.
 func (a *app) apply(cfg *config.Config) error {
-	old := a.cfg.Load()
-	if old != nil {
-		for _, w := range restartOnlyChanges(old, cfg) {
-			a.log.Warn("setting changed but needs a restart to take effect; keeping the running value", zap.String("key", w))
+	// Compare with the config the process started on: a key a reload
+	// could not apply stays pending however many reloads follow.
+	var pending []string
+	if a.boot != nil {
+		pending = restartOnlyChanges(a.boot, cfg)
+		for _, key := range pending {
+			a.log.Warn("setting changed but needs a restart to take effect; keeping the running value", zap.String("key", key))
 		}
 	}
 	a.mu.Lock()
@@ -179,6 +186,10 @@ func (a *app) apply(cfg *config.Config) error {
 		time.AfterFunc(injectorGrace, func() { closeInjectors(retired) })
 	}
 	a.cfg.Store(cfg)
+	if a.boot == nil {
+		a.boot = cfg
+	}
+	a.restartPending.Store(&pending)
 	a.tried.Store(cfg.Hash)
 	a.metrics.reloads.WithLabelValues("success").Inc()
 	a.metrics.lastReloadOK.Set(1)
@@ -252,6 +263,15 @@ func closeInjectors(m map[string]*injector) {
 	for _, inj := range m {
 		_ = inj.Close()
 	}
+}
+
+// pendingRestart lists the config keys changed since start that only a
+// restart applies.
+func (a *app) pendingRestart() []string {
+	if p := a.restartPending.Load(); p != nil {
+		return *p
+	}
+	return nil
 }
 
 // restartOnlyChanges lists the keys whose new value a reload cannot apply.

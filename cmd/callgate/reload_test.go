@@ -226,6 +226,18 @@ func TestReloadRefusals(t *testing.T) {
 	if logs.FilterMessageSnippet("needs a restart").FilterField(zap.String("key", "listen.proxy")).Len() != 1 {
 		t.Fatalf("listen.proxy change not reported as needing a restart; logs: %v", logs.All())
 	}
+	// POST /-/reload says so too, and keeps saying so on later reloads
+	// until a restart applies it.
+	writeFile(t, path, strings.Replace(strings.Replace(base, "proxy: 127.0.0.1:0", "proxy: 127.0.0.1:1", 1), `"base"`, `"later"`, 1))
+	resp, err := http.Post("http://"+s.AdminAddr()+"/-/reload", "", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 || !strings.Contains(string(body), `"restart_required"`) || !strings.Contains(string(body), `"listen.proxy"`) {
+		t.Fatalf("POST /-/reload: %d %s, want restart_required with listen.proxy", resp.StatusCode, body)
+	}
 }
 
 // TestConfigMapSymlinkSwapReloadsOnce: Kubernetes updates a mounted
