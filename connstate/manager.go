@@ -14,6 +14,9 @@ import (
 // lock-free, and carries out the operator actions (Do). Every method is
 // safe for concurrent use. The zero value is not usable; use NewManager.
 type Manager struct {
+	// warmup is Options.Warmup, changeable live by SetWarmup (a reload);
+	// read with one atomic load on the hot path.
+	warmup atomic.Int64
 	backend Backend
 	opts    Options
 	log     *zap.Logger
@@ -50,6 +53,7 @@ func NewManager(b Backend, opts Options) *Manager {
 		wake:    make(chan struct{}, 1),
 		conns:   make(map[string]*conn),
 	}
+	m.warmup.Store(int64(opts.Warmup))
 	empty := make(map[string]*entry)
 	m.table.Store(&empty)
 	m.metrics.bind(m)
@@ -68,7 +72,7 @@ func (m *Manager) Admit(name string) Admission {
 	if s.status == Ready {
 		a.Endpoint = s.endpoint
 		a.Revoked = s.revoked
-		a.WarmupLeft = WarmupLeft(s.readySince, m.opts.Warmup, m.opts.Now())
+		a.WarmupLeft = WarmupLeft(s.readySince, time.Duration(m.warmup.Load()), m.opts.Now())
 	}
 	return a
 }
@@ -129,4 +133,15 @@ func (m *Manager) nudge() {
 func (m *Manager) bumpLocked(c *conn) {
 	m.seq++
 	c.seq = m.seq
+}
+
+// SetWarmup changes the warm-up window (a reload). It applies at once to
+// every Ready connection: the window is measured from the shared
+// ready-since moment, so a shorter window can end a warm-up early and a
+// longer one can resume it. Negative means 0.
+func (m *Manager) SetWarmup(d time.Duration) {
+	if d < 0 {
+		d = 0
+	}
+	m.warmup.Store(int64(d))
 }

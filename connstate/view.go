@@ -94,7 +94,7 @@ func (m *Manager) viewLocked(c *conn) View {
 	}
 	if c.status == Ready {
 		v.ReadySince = c.readySince
-		v.WarmAt = c.readySince.Add(m.opts.Warmup)
+		v.WarmAt = c.readySince.Add(time.Duration(m.warmup.Load()))
 	}
 	switch {
 	case c.opErr != "":

@@ -197,3 +197,30 @@ func TestWarmupLeft(t *testing.T) {
 		})
 	}
 }
+
+// TestSetWarmupAppliesLive: a reload that changes warmup re-times every
+// Ready connection from its shared ready-since moment.
+func TestSetWarmupAppliesLive(t *testing.T) {
+	clk := newClock()
+	h := newHarness(t, clk, newSim(clk, "auto"), conn("orders", svcA))
+	readyAt := h.toReady("orders").ReadySince
+	clk.Advance(time.Minute)
+	if a := h.m.Admit("orders"); a.WarmupLeft != testWarmup-time.Minute {
+		t.Fatalf("before: %+v", a)
+	}
+	h.m.SetWarmup(10 * time.Minute)
+	if a := h.m.Admit("orders"); a.WarmupLeft != 9*time.Minute || a.Allowed() {
+		t.Fatalf("longer window: %+v, want 9m left", a)
+	}
+	if v := h.view("orders"); !v.WarmAt.Equal(readyAt.Add(10 * time.Minute)) {
+		t.Fatalf("warm_at %v, want %v", v.WarmAt, readyAt.Add(10*time.Minute))
+	}
+	h.m.SetWarmup(30 * time.Second)
+	if a := h.m.Admit("orders"); a.WarmupLeft != 0 || !a.Allowed() {
+		t.Fatalf("shorter window already past: %+v", a)
+	}
+	h.m.SetWarmup(-time.Second)
+	if a := h.m.Admit("orders"); !a.Allowed() {
+		t.Fatalf("negative warm-up: %+v", a)
+	}
+}

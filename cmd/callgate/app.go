@@ -170,6 +170,7 @@ func (a *app) apply(cfg *config.Config) error {
 			err = a.manager.Apply(cfg.Connections)
 		}
 		if err == nil {
+			a.manager.SetWarmup(cfg.Warmup)
 			a.proxy.SetSnapshot(&proxy.Snapshot{Routes: routes, Resolve: overrides, Clients: clients, Limits: proxyLimits(cfg)})
 		}
 	}
@@ -288,9 +289,6 @@ func restartOnlyChanges(old, cfg *config.Config) []string {
 	}
 	if !reflect.DeepEqual(old.AWS, cfg.AWS) {
 		out = append(out, "aws")
-	}
-	if old.Warmup != cfg.Warmup {
-		out = append(out, "warmup")
 	}
 	if old.Sync != cfg.Sync {
 		out = append(out, "sync")

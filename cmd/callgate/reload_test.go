@@ -300,3 +300,39 @@ func renameConnection(cfg, name string) string {
 	cfg = strings.Replace(cfg, "name: orders\n", "name: "+name+"\n", 1)
 	return strings.Replace(cfg, "outbound_network_connection: orders\n", "outbound_network_connection: "+name+"\n", 1)
 }
+
+// TestReloadChangesWarmupLive: warmup applies on reload, measured from the
+// connection's ready-since moment.
+func TestReloadChangesWarmupLive(t *testing.T) {
+	upstream := opsUpstream(t)
+	base := opsConfig(upstream, "warm", "")
+	path := tempConfig(t, base)
+	s, _ := opsStart(t, path, zap.NewNop(), false)
+	_, port := mustSplit(t, upstream)
+	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(mustURL(t, "http://"+s.ProxyAddr()))}}
+	get := func() (int, string) {
+		resp, err := client.Get("http://orders.internal:" + port + "/w")
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After")
+	}
+	if code, _ := get(); code != 200 {
+		t.Fatalf("warm at start: %d", code)
+	}
+	writeFile(t, path, strings.Replace(base, "warmup: 0s", "warmup: 1h", 1))
+	if err := s.app.reloader.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, retry := get(); code != 503 || retry == "" {
+		t.Fatalf("after warmup: 1h: %d Retry-After %q, want 503 warming_up", code, retry)
+	}
+	writeFile(t, path, base)
+	if err := s.app.reloader.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := get(); code != 200 {
+		t.Fatalf("after warmup: 0s again: %d", code)
+	}
+}
