@@ -16,7 +16,7 @@ import (
 type Manager struct {
 	// warmup is Options.Warmup, changeable live by SetWarmup (a reload);
 	// read with one atomic load on the hot path.
-	warmup atomic.Int64
+	warmup  atomic.Int64
 	backend Backend
 	opts    Options
 	log     *zap.Logger
