@@ -47,9 +47,17 @@ func TestFastPathPools(t *testing.T) {
 	if p == nil {
 		t.Fatal("no fast pool")
 	}
-	p.mu.Lock()
-	idle := len(p.free)
-	p.mu.Unlock()
+	// The proxy returns the connection to the pool just after the client
+	// has its last byte, so give it a moment.
+	idleConns := func() int {
+		p.mu.Lock()
+		defer p.mu.Unlock()
+		return len(p.free)
+	}
+	idle := idleConns()
+	for deadline := time.Now().Add(2 * time.Second); idle != 1 && time.Now().Before(deadline); idle = idleConns() {
+		time.Sleep(5 * time.Millisecond)
+	}
 	if idle != 1 {
 		t.Errorf("fast pool holds %d idle connections, want 1", idle)
 	}
@@ -68,10 +76,7 @@ func TestFastPathPools(t *testing.T) {
 	}
 
 	e.setCreds(e.creds)
-	p.mu.Lock()
-	idle = len(p.free)
-	p.mu.Unlock()
-	if idle != 0 {
+	if idle = idleConns(); idle != 0 {
 		t.Errorf("retired state's fast pool holds %d connections after reload, want 0", idle)
 	}
 }
