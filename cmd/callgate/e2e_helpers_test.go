@@ -38,9 +38,10 @@ const (
 )
 
 // e2eBin is the callgate binary built for this test process, shared by
-// every test that needs it and removed with the test that built it.
+// every test that runs callgate as a subprocess; TestMain removes it.
 var e2eBin struct {
 	mu   sync.Mutex
+	dir  string
 	path string
 }
 
@@ -60,12 +61,7 @@ func e2eBinary(t *testing.T) string {
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		e2eBin.mu.Lock()
-		defer e2eBin.mu.Unlock()
-		e2eBin.path = ""
-		_ = os.RemoveAll(dir)
-	})
+	e2eBin.dir = dir
 	bin := filepath.Join(dir, "callgate")
 	args := []string{"build", "-o", bin}
 	if e2eRaceEnabled() {

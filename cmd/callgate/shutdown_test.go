@@ -7,48 +7,18 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"os"
 	"os/exec"
-	"path/filepath"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 )
 
-var (
-	opsBinOnce sync.Once
-	opsBinPath string
-	opsBinErr  error
-)
-
-// opsBinary builds callgate once per test run.
-func opsBinary(t *testing.T) string {
-	t.Helper()
-	opsBinOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "callgate-ops-bin-")
-		if err != nil {
-			opsBinErr = err
-			return
-		}
-		opsBinPath = filepath.Join(dir, "callgate")
-		out, err := exec.Command("go", "build", "-o", opsBinPath, ".").CombinedOutput()
-		if err != nil {
-			opsBinErr = errors.New(string(out))
-		}
-	})
-	if opsBinErr != nil {
-		t.Fatalf("building callgate: %v", opsBinErr)
-	}
-	return opsBinPath
-}
-
 // startProcess runs `callgate serve` and returns its proxy and admin
 // addresses, read from the line it prints once listening.
 func startProcess(t *testing.T, cfgPath string, flags ...string) (*exec.Cmd, string, string) {
 	t.Helper()
-	cmd := exec.Command(opsBinary(t), append([]string{"serve", "--config", cfgPath}, flags...)...)
+	cmd := exec.Command(e2eBinary(t), append([]string{"serve", "--config", cfgPath}, flags...)...)
 	stdout, _ := cmd.StdoutPipe()
 	cmd.Stderr = io.Discard
 	if err := cmd.Start(); err != nil {
