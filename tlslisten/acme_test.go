@@ -4,10 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"io"
 	"net"
-	"net/http"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -21,17 +18,13 @@ func TestACMEAgainstPebble(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ACME end to end: builds and runs Pebble")
 	}
-	dirURL, mgmtURL, listenerCA := pebbletest.Start(t)
+	pebble := pebbletest.Start(t)
 	dir := t.TempDir()
-	caRoot := filepath.Join(dir, "pebble-listener-ca.pem")
-	if err := os.WriteFile(caRoot, listenerCA.CertPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
 	const domain = "proxy.callgate.test"
 	p, err := New(ctx, Options{ACME: &ACME{
-		CA: dirURL, Email: "ops@callgate.test", Domains: []string{domain}, CARootFile: caRoot,
+		CA: pebble.DirURL, Email: "ops@callgate.test", Domains: []string{domain}, CARootFile: pebble.ListenerCAFile,
 		StorageDir: filepath.Join(dir, "storage"), ListenHost: "127.0.0.1",
 		HTTPPort: pebbletest.FreePort(t), TLSALPNPort: pebbletest.FreePort(t),
 	}})
@@ -42,13 +35,7 @@ func TestACMEAgainstPebble(t *testing.T) {
 	addr := serve(t, p)
 
 	// The root that signs the certificates Pebble issues.
-	mgmt := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: listenerCA.Pool()}}}
-	resp, err := mgmt.Get(mgmtURL + "/roots/0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	rootPEM, _ := io.ReadAll(resp.Body)
-	resp.Body.Close()
+	rootPEM := pebble.IssuingRoot(t)
 	roots := x509.NewCertPool()
 	if !roots.AppendCertsFromPEM(rootPEM) {
 		t.Fatalf("pebble root: %q", rootPEM)
@@ -64,8 +51,7 @@ func TestACMEAgainstPebble(t *testing.T) {
 	}
 
 	// And the real curl binary, as an HTTPS_PROXY client would.
-	rootFile := filepath.Join(dir, "pebble-root.pem")
-	_ = os.WriteFile(rootFile, rootPEM, 0o644)
+	rootFile := pebble.IssuingRootFile(t)
 	_, port, _ := net.SplitHostPort(addr)
 	out, err := exec.Command("curl", "-sS", "--max-time", "10", "--cacert", rootFile,
 		"--resolve", domain+":"+port+":127.0.0.1", "https://"+domain+":"+port+"/").CombinedOutput()

@@ -3,7 +3,6 @@ package main
 import (
 	"fmt"
 	"net"
-	"os"
 	"os/exec"
 	"path/filepath"
 	"strings"
@@ -21,12 +20,8 @@ func TestACMEProxyListener(t *testing.T) {
 	if testing.Short() {
 		t.Skip("ACME end to end: builds and runs Pebble")
 	}
-	dirURL, mgmtURL, listenerCA := pebbletest.Start(t)
+	pebble := pebbletest.Start(t)
 	dir := t.TempDir()
-	caRoot := filepath.Join(dir, "pebble-listener-ca.pem")
-	if err := os.WriteFile(caRoot, listenerCA.CertPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
 	const domain = "proxy.callgate.test"
 	upstream := opsUpstream(t)
 	_, port := mustSplit(t, upstream)
@@ -41,13 +36,10 @@ func TestACMEProxyListener(t *testing.T) {
     listen_host: 127.0.0.1
     http_port: %d
     tls_alpn_port: %d
-`, dirURL, domain, caRoot, filepath.Join(dir, "acme"), pebbletest.FreePort(t), pebbletest.FreePort(t))
+`, pebble.DirURL, domain, pebble.ListenerCAFile, filepath.Join(dir, "acme"), pebbletest.FreePort(t), pebbletest.FreePort(t))
 	s, _ := opsStart(t, tempConfig(t, cfg), zap.NewNop(), false)
 
-	rootFile := filepath.Join(dir, "pebble-root.pem")
-	if err := os.WriteFile(rootFile, pebbletest.IssuingRoot(t, mgmtURL, listenerCA), 0o644); err != nil {
-		t.Fatal(err)
-	}
+	rootFile := pebble.IssuingRootFile(t)
 	_, proxyPort, _ := net.SplitHostPort(s.ProxyAddr())
 	out, err := exec.Command("curl", "-sS", "--max-time", "10",
 		"--proxy", "https://"+domain+":"+proxyPort, "--proxy-cacert", rootFile,

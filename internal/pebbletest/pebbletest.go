@@ -51,10 +51,19 @@ func FreePort(t testing.TB) int {
 	return ln.Addr().(*net.TCPAddr).Port
 }
 
-// Start runs Pebble on loopback ports with validation always passing and
-// returns its directory URL, its management URL and the CA that signs its
-// own HTTPS listener; t.Cleanup stops it.
-func Start(t testing.TB) (dirURL, mgmtURL string, ca *certgen.CA) {
+// Server is a running Pebble.
+type Server struct {
+	DirURL  string // ACME directory URL
+	MgmtURL string // management API (roots, intermediates)
+	// ListenerCA signs Pebble's own HTTPS listener; ListenerCAFile holds
+	// it as PEM, for an ACME client's ca_root_file.
+	ListenerCA     *certgen.CA
+	ListenerCAFile string
+}
+
+// Start runs Pebble on loopback ports with validation always passing;
+// t.Cleanup stops it.
+func Start(t testing.TB) *Server {
 	bin := pebbleBinary(t)
 	dir := t.TempDir()
 	ca, err := certgen.NewCA("pebble listener CA")
@@ -101,7 +110,7 @@ func Start(t testing.TB) (dirURL, mgmtURL string, ca *certgen.CA) {
 			t.Logf("pebble log:\n%s", out)
 		}
 	})
-	dirURL = fmt.Sprintf("https://127.0.0.1:%d/dir", port)
+	dirURL := fmt.Sprintf("https://127.0.0.1:%d/dir", port)
 	client := &http.Client{Timeout: 2 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: ca.Pool()}}}
 	deadline := time.Now().Add(20 * time.Second)
 	for {
@@ -115,14 +124,18 @@ func Start(t testing.TB) (dirURL, mgmtURL string, ca *certgen.CA) {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
-	return dirURL, fmt.Sprintf("https://127.0.0.1:%d", mgmt), ca
+	caFile := filepath.Join(dir, "pebble-listener-ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return &Server{DirURL: dirURL, MgmtURL: fmt.Sprintf("https://127.0.0.1:%d", mgmt), ListenerCA: ca, ListenerCAFile: caFile}
 }
 
 // IssuingRoot returns the PEM root that signs the certificates Pebble
 // issues (it changes with every Pebble start).
-func IssuingRoot(t testing.TB, mgmtURL string, listenerCA *certgen.CA) []byte {
-	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: listenerCA.Pool()}}}
-	resp, err := client.Get(mgmtURL + "/roots/0")
+func (s *Server) IssuingRoot(t testing.TB) []byte {
+	client := &http.Client{Timeout: 5 * time.Second, Transport: &http.Transport{TLSClientConfig: &tls.Config{RootCAs: s.ListenerCA.Pool()}}}
+	resp, err := client.Get(s.MgmtURL + "/roots/0")
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -132,4 +145,14 @@ func IssuingRoot(t testing.TB, mgmtURL string, listenerCA *certgen.CA) []byte {
 		t.Fatal(err)
 	}
 	return pem
+}
+
+// IssuingRootFile writes IssuingRoot to a file (for curl's --cacert) and
+// returns its path.
+func (s *Server) IssuingRootFile(t testing.TB) string {
+	path := filepath.Join(t.TempDir(), "pebble-root.pem")
+	if err := os.WriteFile(path, s.IssuingRoot(t), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	return path
 }
