@@ -71,7 +71,7 @@ func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logge
 	a.proxy, err = proxy.New(proxy.Options{
 		Gate:           a.manager,
 		Dial:           dialer,
-		Timeouts:       proxyTimeouts(cfg),
+		Timeouts:       proxy.Timeouts(cfg.Timeouts), // same fields: a change to either fails to compile here
 		MaxHeaderBytes: cfg.Limits.MaxHeaderBytes,
 		Logger:         log.Named("proxy"),
 		Metrics:        proxy.NewMetrics(reg),
@@ -85,18 +85,6 @@ func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logge
 		return nil, err
 	}
 	return a, nil
-}
-
-func proxyTimeouts(cfg *config.Config) proxy.Timeouts {
-	t := cfg.Timeouts
-	return proxy.Timeouts{
-		HeaderRead:     t.HeaderRead,
-		Dial:           t.Dial,
-		TLSHandshake:   t.TLSHandshake,
-		ResponseHeader: t.ResponseHeader,
-		IdleTunnel:     t.IdleTunnel,
-		IdleConn:       t.IdleConn,
-	}
 }
 
 // reloadFromFile is the one reload path: load → validate → compile → swap.
