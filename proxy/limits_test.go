@@ -109,6 +109,7 @@ func TestLimitTunnels(t *testing.T) {
 		third := waitFree(plain)
 		second.Close()
 		third.Close()
+		e.waitNothingHeld(t) // closes are seen by callgate a moment later
 	})
 	t.Run("per credential", func(t *testing.T) {
 		e.setAccess(nil, Limits{MaxTunnelsPerCredential: 1})
@@ -120,10 +121,10 @@ func TestLimitTunnels(t *testing.T) {
 		again := waitFree(plain)
 		other.Close()
 		again.Close()
+		e.waitNothingHeld(t)
 	})
 	t.Run("counts survive a reload", func(t *testing.T) {
 		e.setAccess(nil, Limits{})
-		eventually(t, "all tunnels closed", func() bool { return e.srv.lim.tunnels.Load() == 0 })
 		held := e.openTunnel(t, plain) // counted although nothing is capped
 		e.setAccess(nil, Limits{MaxTunnels: 1})
 		_, res, body := e.tryTunnel(t, slow)
@@ -138,7 +139,7 @@ func TestLimitTunnels(t *testing.T) {
 	if counterValue(t, e.reg, "callgate_refusals_total", map[string]string{"named_credential": "Plain", "reason": "limit_reached"}) < 2 {
 		t.Error("limit_reached refusals not counted for Plain")
 	}
-	eventually(t, "all tunnels closed", func() bool { return e.srv.lim.tunnels.Load() == 0 })
+	e.waitNothingHeld(t)
 }
 
 // holdRequest starts a POST whose body stays open, waits until the
@@ -211,6 +212,9 @@ func TestLimitRequests(t *testing.T) {
 		e.openTunnel(t, fmt.Sprintf("slow.partner.example:%d", e.slow.port)).Close()
 		finish()
 		waitOK("/callout/Slow/x")
+		// A handler releases its slots after the client has read the
+		// last byte; the next subtest must start with none held.
+		e.waitNothingHeld(t)
 	})
 	t.Run("per credential", func(t *testing.T) {
 		e.setAccess(nil, Limits{MaxRequestsPerCredential: 1})
@@ -223,7 +227,25 @@ func TestLimitRequests(t *testing.T) {
 		finish()
 		waitOK("/callout/Plain/x")
 	})
-	eventually(t, "no request counted", func() bool { return e.srv.lim.requests.Load() == 0 })
+	e.waitNothingHeld(t)
+}
+
+// waitNothingHeld waits until no request or tunnel holds a limit slot,
+// globally or for any named credential.
+func (e *env) waitNothingHeld(t *testing.T) {
+	t.Helper()
+	eventually(t, "no request or tunnel counted", func() bool {
+		if e.srv.lim.requests.Load() != 0 || e.srv.lim.tunnels.Load() != 0 {
+			return false
+		}
+		st := e.srv.state.Load()
+		for i := range st.dests {
+			if h := st.dests[i].held; h.requests.Load() != 0 || h.tunnels.Load() != 0 {
+				return false
+			}
+		}
+		return true
+	})
 }
 
 // TestLimitClientRate: per-client token buckets answer 429 with
