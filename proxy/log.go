@@ -58,6 +58,8 @@ type summary struct {
 	// counted is set once request metrics were recorded (a CONNECT records
 	// them at the 200, long before the tunnel ends).
 	counted bool
+	// refusalCounted is set once code was added to refusals_total.
+	refusalCounted bool
 }
 
 // record adds the request to requests_total and the duration histogram.
@@ -69,11 +71,21 @@ func (s *summary) record() {
 	s.dm.request(s.form, s.status, time.Since(s.start).Seconds())
 }
 
+// countRefusal releases the limit slots and records the request and its
+// refusal code, before the refusal is written.
+func (s *summary) countRefusal() {
+	s.held.release()
+	s.record()
+	s.dm.refused(s.code)
+	s.refusalCounted = true
+}
+
 // finish records metrics (if not yet) and logs the summary line.
 func (s *summary) finish(log *zap.Logger) {
 	s.held.release()
 	s.record()
 	switch {
+	case s.refusalCounted:
 	case s.code != 0:
 		s.dm.refused(s.code)
 	case s.reason == reasonRevoked:

@@ -267,15 +267,18 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 }
 
-// refuse sends f and fills the summary from it.
+// refuse fills the summary from f, counts it and sends it. Counting comes
+// first so that a client that has read the refusal finds it in /metrics
+// and its limit slots free.
 func (s *Server) refuse(w http.ResponseWriter, sum *summary, f *refusal, closeConn bool) {
-	f.write(w, closeConn)
 	sum.outcome = OutcomeRefused
 	sum.code = f.code
 	sum.status = rows[f.code].status
 	if f.cause != nil && sum.err == nil {
 		sum.err = f.cause
 	}
+	sum.countRefusal()
+	f.write(w, closeConn)
 }
 
 // admit finds d's connection in the gate. It returns the Admission when the
