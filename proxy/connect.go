@@ -7,6 +7,7 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"sync/atomic"
 	"time"
 
 	"github.com/callgate/callgate/internal/clienthello"
@@ -52,8 +53,14 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state,
 	// Shutdown no longer waits for this connection, ours must. A
 	// revocation or reload during the ClientHello wait cuts the tunnel too.
 	stop := make(chan struct{})
+	j := &tunnelJob{stop: stop}
 	fl := &flow{dest: d, revoked: adm.Revoked, tunnel: true, cancel: func() {
 		close(stop)
+		// Once the tunnel runs, its Handle stops it (runTunnel checks
+		// stop after storing the Handle, so one of the two sees it).
+		if h := j.handle.Load(); h != nil {
+			h.Stop()
+		}
 	}}
 	s.flows.add(fl)
 	client, buffered, err := hijack(w)
@@ -70,8 +77,8 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state,
 	// and net/http frees the connection's read and write buffers and the
 	// (grown) stack of its parsing goroutine: an idle tunnel then holds
 	// only its two sockets and the tunnel's own small state.
-	go s.runTunnel(&tunnelJob{client: client, upstream: upstream, buffered: buffered,
-		d: d, fl: fl, stop: stop, sum: sum})
+	j.client, j.upstream, j.buffered, j.d, j.fl, j.sum = client, upstream, buffered, d, fl, sum
+	go s.runTunnel(j)
 	return true
 }
 
@@ -81,8 +88,9 @@ type tunnelJob struct {
 	buffered         []byte // client bytes net/http had read past the request
 	d                *routing.Destination
 	fl               *flow
-	stop             chan struct{}
+	stop             chan struct{} // closed by the flow's cancel
 	sum              *summary
+	handle           atomic.Pointer[tunnel.Handle]
 }
 
 // runTunnel answers 200, checks the ClientHello of an https tunnel, and
@@ -142,10 +150,12 @@ func (s *Server) runTunnel(j *tunnelJob) {
 	// Bytes are counted as they move, so a long-lived tunnel shows its
 	// traffic before it ends.
 	up := int64(len(first))
-	tunnel.Start(j.client, j.upstream, tunnel.Options{
+	// A Stop channel per tunnel would cost a watcher goroutine per
+	// tunnel; the flow's cancel uses the Handle instead.
+	h := tunnel.Start(j.client, j.upstream, tunnel.Options{
 		IdleTimeout: s.t.IdleTunnel,
-		Stop:        j.stop,
 		OnBytes:     sum.dm.tunnelBytes,
+		ParkAfter:   tunnelParkAfter,
 	}, func(res tunnel.Result) {
 		sum.up = up + res.Up
 		sum.down = res.Down
@@ -156,7 +166,20 @@ func (s *Server) runTunnel(j *tunnelJob) {
 		sum.err = res.Err
 		fail()
 	})
+	j.handle.Store(h)
+	select {
+	case <-j.stop: // cancelled before the Handle was there to see it
+		h.Stop()
+	default:
+	}
 }
+
+// tunnelParkAfter is how long a tunnel is idle before it gives up its
+// goroutines (tunnel.Options.ParkAfter): long tunnels that mostly wait
+// (database sessions, websockets, idle HTTPS keep-alives) then cost only
+// their heap objects. Waking costs a goroutine start, which a second of
+// silence dwarfs.
+const tunnelParkAfter = time.Second
 
 // routeAuthority finds the named credential for a client's authority.
 // defaultPort 0 makes the port mandatory (CONNECT).

@@ -13,6 +13,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/callgate/callgate/internal/tunnel"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -173,7 +174,15 @@ func TestIdleTunnelMemory(t *testing.T) {
 	conns := openIdleTunnels(t, e.addr, target, n)
 	eventually(t, "sink accepted the tunnels", func() bool { return len(sink.conns) >= n })
 	time.Sleep(200 * time.Millisecond) // let handler goroutines finish returning
+	active := takeMem(t)
+	// Idle past tunnelParkAfter, every tunnel gives up its goroutines.
+	eventually(t, "every idle tunnel parked", func() bool { return tunnel.Parked() >= 2*n })
 	after := takeMem(t)
+	// Parked tunnels hold no goroutine: neither their copying nor a
+	// watcher of their stop (the flow stops them through their Handle).
+	if g := runtime.NumGoroutine(); g > n/10 {
+		t.Errorf("%d goroutines with %d parked tunnels, want none per tunnel", g, n)
+	}
 	if path := os.Getenv("CALLGATE_IDLE_HEAPPROFILE"); path != "" {
 		writeHeapProfile(t, path)
 	}
@@ -187,8 +196,9 @@ func TestIdleTunnelMemory(t *testing.T) {
 	baseHeap, baseStack := per(base1.heap, base0.heap), per(base1.stack, base0.stack)
 	heap, stack := per(after.heap, before.heap)-baseHeap, per(after.stack, before.stack)-baseStack
 	fds := float64(after.fds-before.fds-(base1.fds-base0.fds)) / float64(n)
-	t.Logf("%d idle tunnels, per tunnel in the proxy: heap %.0f B + stack %.0f B = %.0f B (%.2f KiB), %.2f fds (test side: heap %.0f B, stack %.0f B)",
-		n, heap, stack, heap+stack, (heap+stack)/1024, fds, baseHeap, baseStack)
+	aHeap, aStack := per(active.heap, before.heap)-baseHeap, per(active.stack, before.stack)-baseStack
+	t.Logf("%d idle tunnels, per tunnel in the proxy: before parking heap %.0f B + stack %.0f B = %.2f KiB; parked heap %.0f B + stack %.0f B = %.0f B (%.2f KiB), %.2f fds (test side: heap %.0f B, stack %.0f B)",
+		n, aHeap, aStack, (aHeap+aStack)/1024, heap, stack, heap+stack, (heap+stack)/1024, fds, baseHeap, baseStack)
 	if fds > 2.05 {
 		t.Errorf("%.2f descriptors per idle tunnel, want 2", fds)
 	}

@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"sync/atomic"
+	"time"
 )
 
 // closeWriter is a connection that can end its write half alone (TCP, Unix
@@ -21,6 +23,12 @@ type direction struct {
 	halfClosed bool // dst's write half was shut after src's end of stream
 	raw        *rawReader
 	splice     *splicer // nil: bulk bursts copy through buffers
+
+	// parked is set while the parker holds the direction (no goroutine
+	// runs it); registered and token belong to the parker (under its mutex).
+	parked     atomic.Bool
+	registered bool
+	token      uint64
 }
 
 func newDirection(t *tunnel, up bool) *direction {
@@ -47,7 +55,17 @@ func (d *direction) name() string {
 func (d *direction) run() error {
 	var err error
 	if d.raw != nil {
-		err = d.copyRaw()
+		for {
+			err = d.copyRaw()
+			if err == nil || !d.wantsPark(err) {
+				break
+			}
+			// The tunnel is idle: wait for data without a goroutine.
+			_ = d.src.SetReadDeadline(time.Time{})
+			if defaultParker.park(d) {
+				return errParked
+			}
+		}
 	} else {
 		err = d.copyPlain()
 	}

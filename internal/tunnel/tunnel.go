@@ -1,11 +1,13 @@
 // Package tunnel copies bytes both ways between a client and an upstream
 // connection (a CONNECT tunnel or any hijacked connection) while holding as
 // little as possible when the tunnel is idle: no buffer, no pipe, no extra
-// file descriptor, one parked goroutine per direction.
+// file descriptor, and with Options.ParkAfter (Linux) no goroutine either.
 package tunnel
 
 import (
+	"errors"
 	"net"
+	"os"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -40,6 +42,13 @@ type Options struct {
 	// directions, so it must be quick and safe for concurrent use (a
 	// Prometheus counter's Add is).
 	OnBytes func(up, down int64)
+	// ParkAfter lets a tunnel on which no byte moved for this long give up
+	// its two goroutines: each direction's socket waits in a shared epoll
+	// set instead, and a fresh goroutine picks the direction up when data
+	// or the tunnel's end arrives (Linux, TCP and Unix sockets only). The
+	// tunnel parks between ParkAfter and 1.5×ParkAfter after its last
+	// byte. Zero means never: each direction keeps its goroutine.
+	ParkAfter time.Duration
 }
 
 // Result says how a tunnel ended.
@@ -64,12 +73,14 @@ type tunnel struct {
 	running          atomic.Int32 // directions still copying
 	left             atomic.Int32 // goroutines not yet finished
 	done             func(Result)
+	dirs             [2]*direction // upstream→client, client→upstream
+	ended            atomic.Bool   // set by end before it closes anything
 
 	endOnce sync.Once
 	reason  string // written once inside endOnce
 	err     error
 
-	idle *idleWatch // nil without IdleTimeout
+	idle *idleWatch // nil without IdleTimeout or ParkAfter
 }
 
 // Pipe copies client→upstream and upstream→client until both directions
@@ -105,11 +116,22 @@ func pipe(client, upstream net.Conn, opts Options, pools *bufPools, splice bool)
 // final act. The caller's goroutine is free to return, so a tunnel started
 // from a deep call stack (an HTTP handler) holds only two fresh, shallow
 // goroutine stacks while idle. done must not block for long.
-func Start(client, upstream net.Conn, opts Options, done func(Result)) {
-	start(client, upstream, opts, defaultPools, true, done)
+//
+// The returned Handle stops the tunnel like Options.Stop does, without the
+// shared watcher goroutine a Stop channel needs: a caller that would make
+// a channel per tunnel should use the Handle instead.
+func Start(client, upstream net.Conn, opts Options, done func(Result)) *Handle {
+	return &Handle{t: start(client, upstream, opts, defaultPools, true, done)}
 }
 
-func start(client, upstream net.Conn, opts Options, pools *bufPools, splice bool, done func(Result)) {
+// Handle is a started tunnel.
+type Handle struct{ t *tunnel }
+
+// Stop closes both connections at once; the tunnel reports ReasonStopped
+// unless it had already ended. It does not wait.
+func (h *Handle) Stop() { h.t.end(ReasonStopped, nil) }
+
+func start(client, upstream net.Conn, opts Options, pools *bufPools, splice bool, done func(Result)) *tunnel {
 	t := &tunnel{client: client, upstream: upstream, opts: opts, pools: pools, splice: splice, done: done}
 	// A deadline left from reading the request would cut a healthy
 	// tunnel; idleness is Options.IdleTimeout's job.
@@ -117,20 +139,28 @@ func start(client, upstream net.Conn, opts Options, pools *bufPools, splice bool
 	_ = upstream.SetDeadline(time.Time{})
 	t.running.Store(2)
 	t.left.Store(2)
-	if opts.IdleTimeout > 0 {
-		t.idle = startIdleWatch(t, opts.IdleTimeout)
+	if !parkingSupported {
+		t.opts.ParkAfter = 0
+	}
+	t.dirs = [2]*direction{newDirection(t, false), newDirection(t, true)}
+	if opts.IdleTimeout > 0 || t.opts.ParkAfter > 0 {
+		t.idle = startIdleWatch(t, opts.IdleTimeout, t.opts.ParkAfter)
 	}
 	if opts.Stop != nil {
 		watchStop(opts.Stop, t)
 	}
-	go t.runGoroutine(false)
-	go t.runGoroutine(true)
+	go t.runGoroutine(t.dirs[0])
+	go t.runGoroutine(t.dirs[1])
+	return t
 }
 
-// runGoroutine is one direction's goroutine; the last to finish tears
-// down the watchers and reports.
-func (t *tunnel) runGoroutine(up bool) {
-	t.runDirection(up)
+// runGoroutine runs one direction on the current goroutine, until it
+// finishes or parks (the parker then starts a new goroutine for it); the
+// last direction to finish tears down the watchers and reports.
+func (t *tunnel) runGoroutine(d *direction) {
+	if !t.runDirection(d) {
+		return
+	}
 	if t.left.Add(-1) != 0 {
 		return
 	}
@@ -144,10 +174,12 @@ func (t *tunnel) runGoroutine(up bool) {
 }
 
 // runDirection copies one way and settles the tunnel's fate when it ends.
-func (t *tunnel) runDirection(up bool) {
-	d := newDirection(t, up)
+// It reports false if the direction parked instead.
+func (t *tunnel) runDirection(d *direction) bool {
 	err := d.run()
 	switch {
+	case err == errParked:
+		return false
 	case err != nil:
 		t.end(ReasonError, err)
 	case !d.halfClosed:
@@ -157,6 +189,7 @@ func (t *tunnel) runDirection(up bool) {
 		t.end(ReasonEOF, nil)
 	}
 	// Otherwise the other direction is still copying; it ends the tunnel.
+	return true
 }
 
 // end records why the tunnel ended, once, and closes both connections,
@@ -165,8 +198,11 @@ func (t *tunnel) runDirection(up bool) {
 func (t *tunnel) end(reason string, err error) {
 	t.endOnce.Do(func() {
 		t.reason, t.err = reason, err
+		t.ended.Store(true)
 		_ = t.client.Close()
 		_ = t.upstream.Close()
+		// A parked direction has no goroutine to notice the close.
+		defaultParker.release(t)
 	})
 }
 
@@ -184,3 +220,34 @@ func (t *tunnel) moved(up bool, n int) {
 		t.opts.OnBytes(0, int64(n))
 	}
 }
+
+// errParked is what direction.run returns when the direction handed
+// itself to the parker.
+var errParked = errors.New("tunnel: direction parked")
+
+// aLongTimeAgo is a read deadline that wakes a blocked read at once.
+var aLongTimeAgo = time.Unix(1, 0)
+
+// requestPark asks the directions that wait for data to park: a past read
+// deadline wakes their reads, and run hands them to the parker.
+func (t *tunnel) requestPark() {
+	for _, d := range t.dirs {
+		if d.raw != nil && !d.parked.Load() {
+			_ = d.src.SetReadDeadline(aLongTimeAgo)
+		}
+	}
+}
+
+// allParked reports whether both directions are parked.
+func (t *tunnel) allParked() bool {
+	return t.dirs[0].parked.Load() && t.dirs[1].parked.Load()
+}
+
+// wantsPark reports whether err is the past deadline requestPark set.
+func (d *direction) wantsPark(err error) bool {
+	return d.t.opts.ParkAfter > 0 && errors.Is(err, os.ErrDeadlineExceeded)
+}
+
+// Parked is how many tunnel directions are parked now (each idle tunnel
+// with ParkAfter parks two).
+func Parked() int { return defaultParker.count() }
