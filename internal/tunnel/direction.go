@@ -72,6 +72,11 @@ func (d *direction) run() error {
 	if err != nil {
 		return err
 	}
+	if d.t.running.Load() == 1 {
+		// The other direction already half-closed: end closes both, and
+		// the close sends dst its end of stream without a shutdown call.
+		return nil
+	}
 	if cw, ok := d.dst.(closeWriter); ok {
 		if err := cw.CloseWrite(); err != nil {
 			return fmt.Errorf("tunnel: %s: half-close: %w", d.name(), err)
