@@ -48,7 +48,14 @@ func NormalizeHost(host string) (normalized string, isIP bool, err error) {
 	}
 	if mayBeIPLiteral(host) {
 		if addr, perr := netip.ParseAddr(host); perr == nil {
-			return addr.Unmap().String(), true, nil
+			addr = addr.Unmap()
+			// An address already in canonical form is returned as is,
+			// without building a new string.
+			var buf [48]byte
+			if string(addr.AppendTo(buf[:0])) == host {
+				return host, true, nil
+			}
+			return addr.String(), true, nil
 		}
 	}
 	h := strings.TrimSuffix(host, ".")
@@ -63,6 +70,13 @@ func NormalizeHost(host string) (normalized string, isIP bool, err error) {
 			return h, true, nil
 		}
 		return h, false, nil
+	}
+	// Plain ASCII in mixed case only needs lowering; IDNA would give the
+	// same name at several times the cost.
+	if isSimpleASCII(h) {
+		if lower := strings.ToLower(h); isSimpleLowerASCII(lower) {
+			return lower, looksNumeric(lower), nil
+		}
 	}
 	if !utf8.ValidString(h) {
 		return "", false, fmt.Errorf("%w: %q: not UTF-8", ErrBadHost, host)
@@ -107,6 +121,20 @@ func isSimpleLowerASCII(h string) bool {
 		}
 	}
 	return !strings.HasPrefix(h, "xn--") && !strings.Contains(h, ".xn--")
+}
+
+// isSimpleASCII is isSimpleLowerASCII's character test with upper case
+// letters allowed.
+func isSimpleASCII(h string) bool {
+	for i := 0; i < len(h); i++ {
+		c := h[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '.', c == '_':
+		default:
+			return false
+		}
+	}
+	return true
 }
 
 // looksNumeric reports whether the last label of a dotted name is numeric

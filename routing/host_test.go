@@ -2,6 +2,7 @@ package routing
 
 import (
 	"errors"
+	"strings"
 	"testing"
 )
 
@@ -126,9 +127,31 @@ func bracket(h string) string {
 }
 
 func TestNormalizeHostDoesNotAllocateForNormalNames(t *testing.T) {
-	for _, h := range []string{"api.partner.example", "inventory.internal"} {
+	for _, h := range []string{"api.partner.example", "inventory.internal", "127.0.0.1", "::1"} {
 		if n := testing.AllocsPerRun(1000, func() { _, _, _ = NormalizeHost(h) }); n != 0 {
 			t.Errorf("NormalizeHost(%q) allocates %v times", h, n)
 		}
+	}
+}
+
+// TestNormalizeHostMixedCaseASCII: the lowering shortcut for plain ASCII
+// names gives what the IDNA mapping gives, and leaves punycode to IDNA's
+// validation.
+func TestNormalizeHostMixedCaseASCII(t *testing.T) {
+	for _, h := range []string{"API.Partner.Example", "Inventory.INTERNAL.", "a-B.c", "0X7F.1", "XN--BCHER-KVA.Example"} {
+		got, gotIP, err := NormalizeHost(h)
+		if err != nil {
+			t.Fatalf("NormalizeHost(%q): %v", h, err)
+		}
+		want, err := idnaProfile.ToASCII(strings.TrimSuffix(h, "."))
+		if err != nil {
+			t.Fatalf("ToASCII(%q): %v", h, err)
+		}
+		if got != want || gotIP != looksNumeric(want) {
+			t.Errorf("NormalizeHost(%q) = %q, %v; IDNA gives %q", h, got, gotIP, want)
+		}
+	}
+	if _, _, err := NormalizeHost("XN--A.example"); err == nil {
+		t.Error("invalid punycode in upper case accepted")
 	}
 }
