@@ -4,6 +4,7 @@ import (
 	"reflect"
 	"strconv"
 	"strings"
+	"sync"
 
 	"gopkg.in/yaml.v3"
 )
@@ -76,7 +77,7 @@ func (ix *index) walk(n *yaml.Node, t reflect.Type, path string) {
 				ix.add(e)
 				continue
 			}
-			e.goType = derefType(ft).String()
+			e.goType = typeName(ft)
 			ix.add(e)
 			ix.walk(v, ft, p)
 		}
@@ -84,13 +85,13 @@ func (ix *index) walk(n *yaml.Node, t reflect.Type, path string) {
 		for i := 0; i+1 < len(n.Content); i += 2 {
 			k, v := n.Content[i], n.Content[i+1]
 			p := path + "[" + strconv.Quote(k.Value) + "]"
-			ix.add(&entry{path: p, key: k.Value, keyLine: k.Line, node: v, goType: derefType(t.Elem()).String()})
+			ix.add(&entry{path: p, key: k.Value, keyLine: k.Line, node: v, goType: typeName(t.Elem())})
 			ix.walk(v, t.Elem(), p)
 		}
 	case t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
 		for i, v := range n.Content {
 			p := path + "[" + strconv.Itoa(i) + "]"
-			ix.add(&entry{path: p, keyLine: v.Line, node: v, goType: derefType(t.Elem()).String()})
+			ix.add(&entry{path: p, keyLine: v.Line, node: v, goType: typeName(t.Elem())})
 			ix.walk(v, t.Elem(), p)
 		}
 	}
@@ -180,8 +181,16 @@ func underPath(p, base string) bool {
 	return rest == "" || rest[0] == '.' || rest[0] == '['
 }
 
-// yamlFields maps a struct's YAML keys to field types.
+// fieldsCache holds yamlFields per struct type: the raw types are few and
+// a large file walks the same ones many times.
+var fieldsCache sync.Map // reflect.Type → map[string]reflect.Type
+
+// yamlFields maps a struct's YAML keys to field types. The map is shared:
+// callers must not change it.
 func yamlFields(t reflect.Type) map[string]reflect.Type {
+	if m, ok := fieldsCache.Load(t); ok {
+		return m.(map[string]reflect.Type)
+	}
 	m := make(map[string]reflect.Type, t.NumField())
 	for i := 0; i < t.NumField(); i++ {
 		f := t.Field(i)
@@ -189,7 +198,22 @@ func yamlFields(t reflect.Type) map[string]reflect.Type {
 			m[name] = f.Type
 		}
 	}
+	fieldsCache.Store(t, m)
 	return m
+}
+
+// typeNames caches the names of the raw Go types, as yaml.v3 writes them
+// in its errors.
+var typeNames sync.Map // reflect.Type → string
+
+func typeName(t reflect.Type) string {
+	t = derefType(t)
+	if s, ok := typeNames.Load(t); ok {
+		return s.(string)
+	}
+	s := t.String()
+	typeNames.Store(t, s)
+	return s
 }
 
 // yamlName is the key a struct field decodes from, or "" if none.

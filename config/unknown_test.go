@@ -1,0 +1,89 @@
+package config
+
+import (
+	"bytes"
+	"errors"
+	"os"
+	"path/filepath"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+
+	"gopkg.in/yaml.v3"
+)
+
+// knownFieldsErrors is what decoding data again with yaml.v3's KnownFields
+// reports as unknown keys: the behaviour unknownFields replaces.
+// ok is false when the decode failed for another reason than type errors
+// (then Parse never walks the tree).
+func knownFieldsErrors(t testing.TB, data []byte) (msgs []string, ok bool) {
+	t.Helper()
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true)
+	raw := defaultRaw()
+	if err := dec.Decode(&raw); err != nil {
+		var te *yaml.TypeError
+		if !errors.As(err, &te) {
+			return nil, false
+		}
+		for _, m := range te.Errors {
+			if reUnknownField.MatchString(m) {
+				msgs = append(msgs, m)
+			}
+		}
+	}
+	return msgs, true
+}
+
+// keyAndLine drops the type name, which differs for the top level (the
+// decoder sees rawConfig's method-free twin).
+func keyAndLine(msgs []string) []string {
+	out := make([]string, 0, len(msgs))
+	for _, m := range msgs {
+		out = append(out, m[:strings.LastIndex(m, " in type ")])
+	}
+	slices.Sort(out)
+	return slices.Compact(out)
+}
+
+// TestUnknownFieldsMatchesKnownFields: the tree walk finds exactly the
+// unknown keys yaml.v3's KnownFields decoding finds, on every fixture and
+// on aliases, merges, maps and lists.
+func TestUnknownFieldsMatchesKnownFields(t *testing.T) {
+	docs := map[string]string{
+		"nested":        "listen: {proxy: ':1', admn: ':2'}\nnamed_credentials:\n  - {name: A, url: 'http://a', outbound_network_connection: c, colour: red}\n",
+		"merge":         "x: &d {interval: 30s, bogus: 1}\nsync:\n  <<: *d\n  jitter: 0.1\n",
+		"merge_list":    "a: &a {interval: 30s}\nb: &b {nope: 2}\nsync:\n  <<: [*a, *b]\n",
+		"alias_value":   "base: &t {mode: simulated, wat: 3}\naws: *t\n",
+		"map_values":    "resolve: {a.example: 127.0.0.1}\nnamed_credentials:\n  - name: A\n    url: http://a\n    outbound_network_connection: c\n    auth: {bearer: {token_file: /x, extra: y}}\n",
+		"list_of_lists": "clients:\n  - name: c\n    permit: [A]\n    cidrs: [10.0.0.0/8]\n    typo: 1\n",
+		"deep_unknown":  "tls: {acme: {email: a@b, domains: [x], storage: /tmp, dns: 1}}\n",
+	}
+	files, err := filepath.Glob("testdata/*.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		docs[f] = string(b)
+	}
+	for name, doc := range docs {
+		var root yaml.Node
+		if err := yaml.Unmarshal([]byte(doc), &root); err != nil || len(root.Content) != 1 {
+			continue // syntax errors never reach the walk
+		}
+		msgs, ok := knownFieldsErrors(t, []byte(doc))
+		if !ok {
+			continue
+		}
+		want := keyAndLine(msgs)
+		got := keyAndLine(unknownFields(root.Content[0], reflect.TypeOf(rawConfig{})))
+		if !slices.Equal(got, want) {
+			t.Errorf("%s: walk found %q, KnownFields %q", name, got, want)
+		}
+	}
+}
