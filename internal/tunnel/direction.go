@@ -27,6 +27,7 @@ type direction struct {
 	// parked is set while the parker holds the direction (no goroutine
 	// runs it); registered and token belong to the parker (under its mutex).
 	parked     atomic.Bool
+	finished   atomic.Bool // run returned for good
 	registered bool
 	token      uint64
 }

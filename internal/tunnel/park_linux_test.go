@@ -151,3 +151,30 @@ func TestParkChurn(t *testing.T) {
 		t.Fatalf("%+v, want eof", r)
 	}
 }
+
+// TestParkMixedLegs: with a TLS client leg only the TCP side parks (a
+// TLS read holds its goroutine); the tunnel counts as parked, still
+// carries bytes both ways, and ends normally.
+func TestParkMixedLegs(t *testing.T) {
+	l := newLoopback(t)
+	srv, cli := tlsPair(t, l)
+	pu, u := l.pair(t)
+	defer cli.Close()
+	defer u.Close()
+	res := make(chan Result, 1)
+	before := parkedCount()
+	h := Start(srv, pu, Options{IdleTimeout: time.Minute, ParkAfter: 20 * time.Millisecond}, func(r Result) { res <- r })
+	echoRound(t, cli, u, []byte("up"))
+	echoRound(t, u, cli, []byte("down"))
+	waitFor(t, "the TCP side parked", func() bool { return parkedCount() == before+1 })
+	if !h.t.allParked() {
+		t.Error("a tunnel whose only parkable side parked is not counted as parked")
+	}
+	echoRound(t, u, cli, []byte("wake"))
+	echoRound(t, cli, u, []byte("and back"))
+	h.Stop()
+	if r := waitResult(t, res, 5*time.Second); r.Reason != ReasonStopped {
+		t.Fatalf("%+v, want stopped", r)
+	}
+	waitFor(t, "the parker empty", func() bool { return parkedCount() == before })
+}

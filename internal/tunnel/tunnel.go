@@ -177,9 +177,11 @@ func (t *tunnel) runGoroutine(d *direction) {
 // It reports false if the direction parked instead.
 func (t *tunnel) runDirection(d *direction) bool {
 	err := d.run()
-	switch {
-	case err == errParked:
+	if err == errParked {
 		return false
+	}
+	d.finished.Store(true)
+	switch {
 	case err != nil:
 		t.end(ReasonError, err)
 	case !d.halfClosed:
@@ -232,15 +234,21 @@ var aLongTimeAgo = time.Unix(1, 0)
 // deadline wakes their reads, and run hands them to the parker.
 func (t *tunnel) requestPark() {
 	for _, d := range t.dirs {
-		if d.raw != nil && !d.parked.Load() {
+		if d.raw != nil && !d.finished.Load() && !d.parked.Load() {
 			_ = d.src.SetReadDeadline(aLongTimeAgo)
 		}
 	}
 }
 
-// allParked reports whether both directions are parked.
+// allParked reports whether every direction that can park has: the rest
+// read through a net.Conn's Read (TLS) or have finished.
 func (t *tunnel) allParked() bool {
-	return t.dirs[0].parked.Load() && t.dirs[1].parked.Load()
+	for _, d := range t.dirs {
+		if d.raw != nil && !d.finished.Load() && !d.parked.Load() {
+			return false
+		}
+	}
+	return true
 }
 
 // wantsPark reports whether err is the past deadline requestPark set.
