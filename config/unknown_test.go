@@ -52,13 +52,18 @@ func keyAndLine(msgs []string) []string {
 // on aliases, merges, maps and lists.
 func TestUnknownFieldsMatchesKnownFields(t *testing.T) {
 	docs := map[string]string{
-		"nested":        "listen: {proxy: ':1', admn: ':2'}\nnamed_credentials:\n  - {name: A, url: 'http://a', outbound_network_connection: c, colour: red}\n",
-		"merge":         "x: &d {interval: 30s, bogus: 1}\nsync:\n  <<: *d\n  jitter: 0.1\n",
-		"merge_list":    "a: &a {interval: 30s}\nb: &b {nope: 2}\nsync:\n  <<: [*a, *b]\n",
-		"alias_value":   "base: &t {mode: simulated, wat: 3}\naws: *t\n",
-		"map_values":    "resolve: {a.example: 127.0.0.1}\nnamed_credentials:\n  - name: A\n    url: http://a\n    outbound_network_connection: c\n    auth: {bearer: {token_file: /x, extra: y}}\n",
-		"list_of_lists": "clients:\n  - name: c\n    permit: [A]\n    cidrs: [10.0.0.0/8]\n    typo: 1\n",
-		"deep_unknown":  "tls: {acme: {email: a@b, domains: [x], storage: /tmp, dns: 1}}\n",
+		"nested":            "listen: {proxy: ':1', admn: ':2'}\nnamed_credentials:\n  - {name: A, url: 'http://a', outbound_network_connection: c, colour: red}\n",
+		"merge":             "x: &d {interval: 30s, bogus: 1}\nsync:\n  <<: *d\n  jitter: 0.1\n",
+		"merge_list":        "a: &a {interval: 30s}\nb: &b {nope: 2}\nsync:\n  <<: [*a, *b]\n",
+		"alias_value":       "base: &t {mode: simulated, wat: 3}\naws: *t\n",
+		"map_values":        "resolve: {a.example: 127.0.0.1}\nnamed_credentials:\n  - name: A\n    url: http://a\n    outbound_network_connection: c\n    auth: {bearer: {token_file: /x, extra: y}}\n",
+		"list_of_lists":     "clients:\n  - name: c\n    permit: [A]\n    cidrs: [10.0.0.0/8]\n    typo: 1\n",
+		"merge_parent_wins": "x: &d {bogus: 1, interval: 30s}\nsync:\n  bogus: 2\n  <<: *d\n",
+		"merge_twice":       "a: &a {nope: 1}\nb: &b {nope: 2, also: 3}\nsync:\n  <<: *a\n  <<: *b\n",
+		"quoted_merge":      "sync:\n  '<<': {interval: 30s}\n",
+		"odd_keys":          "&0 : 1\n~: 2\n5: 3\n!!binary bm9wZQ==: 4\n2001-01-01: 5\n? [a]\n: 6\n",
+		"alias_key":         "k: &k warmup\n*k : 5s\nsync: {&j nope: 1, *j : 2}\n",
+		"deep_unknown":      "tls: {acme: {email: a@b, domains: [x], storage: /tmp, dns: 1}}\n",
 	}
 	files, err := filepath.Glob("testdata/*.yaml")
 	if err != nil {

@@ -19,7 +19,7 @@ var durationType = reflect.TypeOf(time.Duration(0))
 // "line N: ...". They carry the line but not the key; translate finds the
 // key in the index.
 var (
-	reUnknownField = regexp.MustCompile(`(?s)^line (\d+): field (.+) not found in type \S+$`)
+	reUnknownField = regexp.MustCompile(`(?s)^line (\d+): field (.*) not found in type \S+$`)
 	reCannot       = regexp.MustCompile("(?s)^line (\\d+): cannot unmarshal (\\S+)(?: `(.*)`)? into (.+)$")
 	reDupKey       = regexp.MustCompile(`(?s)^line (\d+): mapping key (".*") already defined at line (\d+)$`)
 	reAlreadySet   = regexp.MustCompile(`(?s)^line (\d+): field (.+) already set in type \S+$`)
