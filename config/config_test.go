@@ -367,6 +367,7 @@ func TestValidFilesUseEveryKey(t *testing.T) {
 		if _, ok := c.decode(data); !ok || len(c.errs) > 0 {
 			t.Fatalf("%s: %v", file, c.err())
 		}
+		c.ix.build()
 		for _, e := range c.ix.entries {
 			if p := genericPath(e.path); !strings.HasSuffix(p, "[]") {
 				used[p] = true

@@ -43,6 +43,7 @@ func FuzzParse(f *testing.F) {
 				}
 			}
 		}
+		checkFollow(t, data)
 		cfg, err := Parse(name, data)
 		if err != nil {
 			if cfg != nil {

@@ -23,7 +23,13 @@ type entry struct {
 // by line only) and validation errors (which know only the path) can both
 // say "FILE:LINE: key.path". It is built by walking the node tree beside
 // the raw Go types, the same way the decoder walks them.
+//
+// The maps are built on first use: a file without errors needs only list
+// lengths, which seqLen finds by following the path in the tree, so a
+// large valid file never pays for an entry per key.
 type index struct {
+	root    *yaml.Node // the document's top-level mapping, or nil
+	built   bool
 	entries []*entry
 	byPath  map[string]*entry
 	// byLine holds each entry under its key line and under the line of its
@@ -32,11 +38,29 @@ type index struct {
 }
 
 func newIndex(root *yaml.Node) *index {
-	ix := &index{byPath: make(map[string]*entry), byLine: make(map[int][]*entry)}
+	ix := &index{}
 	if root != nil && root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		ix.walk(root.Content[0], reflect.TypeOf(rawConfig{}), "")
+		ix.root = root.Content[0]
 	}
 	return ix
+}
+
+// build walks the tree once, on the first question that needs every key.
+func (ix *index) build() {
+	if ix.built {
+		return
+	}
+	ix.built = true
+	ix.byPath, ix.byLine = make(map[string]*entry), make(map[int][]*entry)
+	if ix.root != nil {
+		ix.walk(ix.root, reflect.TypeOf(rawConfig{}), "")
+	}
+}
+
+// entryAt is the entry for path, or nil.
+func (ix *index) entryAt(path string) *entry {
+	ix.build()
+	return ix.byPath[path]
 }
 
 // maxIndexDepth bounds the walk; the raw types nest far less deeply, and
@@ -109,6 +133,7 @@ func derefType(t reflect.Type) reflect.Type {
 // line returns the line of path, or of its nearest ancestor in the file
 // (a missing required key is reported where its parent is), or 0.
 func (ix *index) line(path string) int {
+	ix.build()
 	for p := path; p != ""; p = parentPath(p) {
 		if e := ix.byPath[p]; e != nil {
 			return e.keyLine
@@ -119,14 +144,106 @@ func (ix *index) line(path string) int {
 
 // seqLen is the number of items the file lists at path, or -1.
 func (ix *index) seqLen(path string) int {
-	e := ix.byPath[path]
-	if e == nil {
+	var n *yaml.Node
+	if ix.built {
+		if e := ix.byPath[path]; e != nil {
+			n = e.node
+		}
+	} else {
+		n = ix.follow(path)
+	}
+	if n == nil {
 		return -1
 	}
-	if n := target(e.node); n.Kind == yaml.SequenceNode {
+	if n = target(n); n.Kind == yaml.SequenceNode {
 		return len(n.Content)
 	}
 	return -1
+}
+
+// follow finds the value node of path the way walk records it: the same
+// descent (known struct keys, map values, list items, no alias followed on
+// the way) and, among duplicate keys, the first in document order that
+// has the path, or nil.
+func (ix *index) follow(path string) *yaml.Node {
+	if ix.root == nil || path == "" {
+		return nil
+	}
+	return followIn(ix.root, derefType(reflect.TypeOf(rawConfig{})), path, 0)
+}
+
+func followIn(n *yaml.Node, t reflect.Type, rest string, depth int) *yaml.Node {
+	if depth > maxIndexDepth {
+		return nil
+	}
+	var key string
+	index, isIndex := -1, false
+	switch {
+	case strings.HasPrefix(rest, `["`):
+		q, err := strconv.QuotedPrefix(rest[1:])
+		if err != nil || !strings.HasPrefix(rest[1+len(q):], "]") {
+			return nil
+		}
+		key, _ = strconv.Unquote(q)
+		rest = rest[1+len(q)+1:]
+	case rest[0] == '[':
+		end := strings.IndexByte(rest, ']')
+		if end < 0 {
+			return nil
+		}
+		i, err := strconv.Atoi(rest[1:end])
+		if err != nil {
+			return nil
+		}
+		index, isIndex, rest = i, true, rest[end+1:]
+	default:
+		rest = strings.TrimPrefix(rest, ".")
+		end := strings.IndexAny(rest, ".[")
+		if end < 0 {
+			end = len(rest)
+		}
+		key, rest = rest[:end], rest[end:]
+	}
+	descend := func(v *yaml.Node, vt reflect.Type) *yaml.Node {
+		if rest == "" {
+			return v
+		}
+		return followIn(v, derefType(vt), rest, depth+1)
+	}
+	switch {
+	case isIndex && t.Kind() == reflect.Slice && n.Kind == yaml.SequenceNode:
+		if index >= len(n.Content) {
+			return nil
+		}
+		return descend(n.Content[index], t.Elem())
+	case !isIndex && t.Kind() == reflect.Struct && t != durationType && n.Kind == yaml.MappingNode:
+		ft, known := yamlFields(t)[key]
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if k := n.Content[i]; k.Value != key || k.Value == "<<" {
+				continue
+			}
+			v := n.Content[i+1]
+			if !known {
+				if rest == "" {
+					return v
+				}
+				return nil // walk records an unknown key but not beneath it
+			}
+			if got := descend(v, ft); got != nil {
+				return got
+			}
+		}
+	case !isIndex && t.Kind() == reflect.Map && n.Kind == yaml.MappingNode:
+		for i := 0; i+1 < len(n.Content); i += 2 {
+			if n.Content[i].Value != key {
+				continue
+			}
+			if got := descend(n.Content[i+1], t.Elem()); got != nil {
+				return got
+			}
+		}
+	}
+	return nil
 }
 
 // joinKey appends a struct key to path. A key that is not a plain word
@@ -234,6 +351,7 @@ func yamlName(f reflect.StructField) string {
 
 // find returns the first entry on line that matches.
 func (ix *index) find(line int, match func(*entry) bool) *entry {
+	ix.build()
 	for _, e := range ix.byLine[line] {
 		if match(e) {
 			return e

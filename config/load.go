@@ -196,7 +196,7 @@ func (c *compiler) complete(path string, decoded int) bool {
 	// ("- ~" or a bare "-") is dropped without one.
 	for i := 0; i < n; i++ {
 		item := fmt.Sprintf("%s[%d]", path, i)
-		if e := c.ix.byPath[item]; e != nil && e.node.ShortTag() == "!!null" {
+		if e := c.ix.entryAt(item); e != nil && e.node.ShortTag() == "!!null" {
 			c.add(&Error{Line: e.keyLine, Key: item, Msg: "empty list item", Err: ErrMissing})
 		}
 	}
