@@ -12,9 +12,6 @@ import (
 const TypeAwsPrivateLink = "AwsPrivateLink"
 
 var (
-	// reName is the shape of connection and named credential names: they
-	// appear in URLs (/callout/{Name}/), metric labels and AWS tags.
-	reName = regexp.MustCompile(`^[A-Za-z][A-Za-z0-9_-]*$`)
 	// reEndpointService is a PrivateLink endpoint service name; other
 	// com.amazonaws.* names are AWS's own services (e.g. com.amazonaws.us-east-1.s3).
 	reEndpointService = regexp.MustCompile(`^com\.amazonaws\.vpce\.[a-z]{2}(-[a-z]+)+-[0-9]+\.vpce-svc-[0-9a-f]{8,17}$`)
@@ -90,16 +87,30 @@ func (c *compiler) connections(raw []rawConnection, defRegion string) ([]connsta
 // uniqueName checks the name of item i of list (required, well formed,
 // not used by an earlier item) and records it in names.
 func (c *compiler) uniqueName(list string, i int, name string, names map[string]int) {
-	p := fmt.Sprintf("%s[%d].name", list, i)
+	p := func() string { return fmt.Sprintf("%s[%d].name", list, i) }
 	switch {
 	case name == "":
-		c.errorf(p, ErrMissing, "a name is required")
-	case !reName.MatchString(name):
-		c.errorf(p, ErrInvalid, "%q must start with a letter and hold only letters, digits, '_' and '-'", name)
+		c.errorf(p(), ErrMissing, "a name is required")
+	case !validName(name):
+		c.errorf(p(), ErrInvalid, "%q must start with a letter and hold only letters, digits, '_' and '-'", name)
 	default:
 		if j, dup := names[name]; dup {
-			c.errorf(p, ErrDuplicate, "%q is also %s[%d] (line %d)", name, list, j, c.ix.line(fmt.Sprintf("%s[%d]", list, j)))
+			c.errorf(p(), ErrDuplicate, "%q is also %s[%d] (line %d)", name, list, j, c.ix.line(fmt.Sprintf("%s[%d]", list, j)))
 		}
 		names[name] = i
 	}
+}
+
+// validName is the shape of connection and named credential names,
+// ^[A-Za-z][A-Za-z0-9_-]*$: they appear in URLs (/callout/{Name}/), metric
+// labels and AWS tags.
+func validName(name string) bool {
+	for i := 0; i < len(name); i++ {
+		c := name[i]
+		letter := 'A' <= c && c <= 'Z' || 'a' <= c && c <= 'z'
+		if !letter && (i == 0 || !('0' <= c && c <= '9' || c == '_' || c == '-')) {
+			return false
+		}
+	}
+	return name != ""
 }
