@@ -62,14 +62,22 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 
 	// One watchdog bounds every silence: a client that stops sending its
 	// body, an upstream that stops sending its own, a client that stops
-	// reading.
-	wd := newWatchdog(s.t.IdleTunnel, cancel)
+	// reading. Once the response is under way, a write blocked on a
+	// client that stopped reading is woken by a past write deadline (one
+	// call when it fires, instead of a deadline per write).
+	rc := http.NewResponseController(w)
+	var responding atomic.Bool
+	wd := newWatchdog(s.t.IdleTunnel, func() {
+		cancel()
+		if responding.Load() {
+			_ = rc.SetWriteDeadline(aLongTimeAgo)
+		}
+	})
 	defer wd.stop()
 	// The transport reads the request body on its own goroutine, possibly
 	// after RoundTrip returned: count it atomically.
 	var upBytes atomic.Int64
 	defer func() { sum.up = upBytes.Load() }()
-	rc := http.NewResponseController(w)
 	var body *activityBody
 	if outreq.Body != nil {
 		body = &activityBody{ReadCloser: outreq.Body, wd: wd, n: &upBytes}
@@ -135,10 +143,14 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 	// the headers now and flush every chunk, so the client sees data as the
 	// endpoint sends it.
 	flush := res.ContentLength == -1
+	responding.Store(true)
+	if wd.fired() {
+		_ = rc.SetWriteDeadline(aLongTimeAgo) // it fired before it could see responding
+	}
 	if flush {
 		_ = rc.Flush()
 	}
-	n, err := copyResponse(w, rc, res.Body, wd, s.t.IdleTunnel, flush)
+	n, err := copyResponse(w, rc, res.Body, wd, flush)
 	sum.down = n
 	if err != nil {
 		sum.outcome, sum.err = OutcomeAborted, err
@@ -158,10 +170,10 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 	}
 }
 
-// copyResponse streams the upstream body to the client. Each write gets a
-// deadline of idle, so a client that stops reading cannot pin the
-// exchange forever.
-func copyResponse(w http.ResponseWriter, rc *http.ResponseController, body io.Reader, wd *watchdog, idle time.Duration, flush bool) (int64, error) {
+// copyResponse streams the upstream body to the client, touching the
+// watchdog as bytes move: a client that stops reading, like an upstream
+// that stops sending, lets it fire.
+func copyResponse(w http.ResponseWriter, rc *http.ResponseController, body io.Reader, wd *watchdog, flush bool) (int64, error) {
 	bufp := copyBufs.Get().(*[]byte)
 	defer copyBufs.Put(bufp)
 	buf := *bufp
@@ -170,7 +182,6 @@ func copyResponse(w http.ResponseWriter, rc *http.ResponseController, body io.Re
 		m, rerr := body.Read(buf)
 		if m > 0 {
 			wd.touch()
-			_ = rc.SetWriteDeadline(time.Now().Add(idle))
 			wn, werr := w.Write(buf[:m])
 			n += int64(wn)
 			if werr != nil {
@@ -187,7 +198,6 @@ func copyResponse(w http.ResponseWriter, rc *http.ResponseController, body io.Re
 			wd.touch()
 		}
 		if rerr != nil {
-			_ = rc.SetWriteDeadline(time.Time{})
 			if errors.Is(rerr, io.EOF) {
 				return n, nil
 			}

@@ -485,3 +485,51 @@ func TestFullDuplex(t *testing.T) {
 		})
 	}
 }
+
+// TestClientStopsReading: a client that reads the response head and then
+// stops reading cannot pin the exchange: after the idle timeout callgate
+// aborts it, the endpoint's connection is released, and callgate keeps
+// serving.
+func TestClientStopsReading(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t, func(o *Options) { o.Timeouts.IdleTunnel = 500 * time.Millisecond })
+	for name, target := range map[string]string{
+		"absolute": fmt.Sprintf("GET http://plain.partner.example:%d/flood HTTP/1.1\r\nHost: x\r\n\r\n", e.plain.port),
+		"callout":  "GET /callout/Plain/flood HTTP/1.1\r\nHost: x\r\n\r\n",
+	} {
+		t.Run(name, func(t *testing.T) {
+			c, err := net.DialTimeout("tcp", e.addr, 2*time.Second)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			_ = c.(*net.TCPConn).SetReadBuffer(4 << 10)
+			if _, err := io.WriteString(c, target); err != nil {
+				t.Fatal(err)
+			}
+			_ = c.SetReadDeadline(time.Now().Add(5 * time.Second))
+			head := make([]byte, 16<<10)
+			if _, err := io.ReadAtLeast(c, head, 1024); err != nil {
+				t.Fatalf("reading the start of the response: %v", err)
+			}
+			if !strings.HasPrefix(string(head), "HTTP/1.1 200") {
+				t.Fatalf("response %q", head[:min(len(head), 64)])
+			}
+			// Now read nothing more. The endpoint's write loop must end.
+			select {
+			case n := <-e.plain.flooded:
+				if n >= 1<<30 {
+					t.Fatal("the whole body was sent to a client that stopped reading")
+				}
+			case <-time.After(15 * time.Second):
+				t.Fatal("the exchange is still pinned by a client that stopped reading")
+			}
+			eventually(t, "the exchange ended", func() bool { return flowCount(&e.srv.flows) == 0 })
+			if res, body := e.roundTrip(fmt.Sprintf("GET http://plain.partner.example:%d/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", e.plain.port)); res.StatusCode != 200 {
+				t.Fatalf("after the abort: %d %s", res.StatusCode, body)
+			}
+		})
+	}
+}

@@ -13,6 +13,7 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -147,6 +148,9 @@ type upstream struct {
 	// upload and download synchronise the streaming tests.
 	upload   chan int64
 	download chan struct{}
+	// flooded receives how /flood ended: the bytes it wrote before a
+	// write failed or the request was cancelled.
+	flooded chan int64
 }
 
 func startUpstream(t testing.TB, leaf *certgen.Leaf) *upstream {
@@ -155,7 +159,7 @@ func startUpstream(t testing.TB, leaf *certgen.Leaf) *upstream {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &upstream{ln: ln, release: make(chan struct{}), upload: make(chan int64, 64), download: make(chan struct{}, 64)}
+	u := &upstream{ln: ln, release: make(chan struct{}), upload: make(chan int64, 64), download: make(chan struct{}, 64), flooded: make(chan int64, 1)}
 	u.port = uint16(ln.Addr().(*net.TCPAddr).Port)
 	u.srv = &http.Server{
 		Handler:           http.HandlerFunc(u.serve),
@@ -250,6 +254,23 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 			case <-r.Context().Done():
 				return
 			}
+		}
+		return
+	case "/flood":
+		// Up to 1 GiB, as fast as the reader takes it.
+		w.Header().Set("Content-Length", strconv.Itoa(1<<30))
+		chunk := make([]byte, 64<<10)
+		var n int64
+		for n < 1<<30 {
+			m, err := w.Write(chunk)
+			n += int64(m)
+			if err != nil || r.Context().Err() != nil {
+				break
+			}
+		}
+		select {
+		case u.flooded <- n:
+		default:
 		}
 		return
 	case "/hop":

@@ -50,3 +50,6 @@ func (w *watchdog) stop() {
 		t.Stop()
 	}
 }
+
+// aLongTimeAgo is a deadline that wakes a blocked read or write at once.
+var aLongTimeAgo = time.Unix(1, 0)
