@@ -217,6 +217,7 @@ func hijack(w http.ResponseWriter) (net.Conn, []byte, error) {
 	if err != nil {
 		return nil, nil, fmt.Errorf("proxy: hijack: %w", err)
 	}
+	conn = unwrapClient(conn) // the tunnel copies between bare sockets
 	var buffered []byte
 	if n := brw.Reader.Buffered(); n > 0 {
 		b, _ := brw.Reader.Peek(n)

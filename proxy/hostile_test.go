@@ -32,6 +32,12 @@ func TestHostileRequests(t *testing.T) {
 			"GET http://" + plain + "/base/x HTTP/1.1\r\nHost: x\r\nX-Big: " + strings.Repeat("a", 64<<10) + "\r\n\r\n", 431},
 		{"space in target",
 			"GET http://" + plain + "/a b HTTP/1.1\r\nHost: x\r\n\r\n", 400},
+		{"unknown transfer-encoding",
+			"POST http://" + plain + "/base/x HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip\r\n\r\n", 501},
+		{"unsupported version",
+			"GET http://" + plain + "/base/x HTTP/3.0\r\nHost: x\r\n\r\n", 505},
+		{"missing host",
+			"GET /callout/Plain/x HTTP/1.1\r\n\r\n", 400},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -46,11 +52,23 @@ func TestHostileRequests(t *testing.T) {
 			if err != nil {
 				t.Fatalf("no response: %v", err)
 			}
+			body, _ := io.ReadAll(res.Body)
 			res.Body.Close()
 			if res.StatusCode != tc.status {
 				t.Errorf("status %d, want %d", res.StatusCode, tc.status)
 			}
+			// Refused by net/http's parser or by callgate, it is the SPEC
+			// §4 shape either way.
+			if b := refusalOf(t, body); b.Error != "bad_request" || b.Message == "" {
+				t.Errorf("body %q, want a bad_request refusal", body)
+			}
+			if ps := res.Header.Get("Proxy-Status"); !strings.HasPrefix(ps, "callgate; error=http_request_error") {
+				t.Errorf("Proxy-Status %q", ps)
+			}
 		})
+	}
+	if n := counterValue(t, e.reg, "callgate_refusals_total", map[string]string{"named_credential": "", "reason": "bad_request"}); n < float64(len(cases)) {
+		t.Errorf("refusals_total{bad_request} = %v, want at least %d", n, len(cases))
 	}
 	// RFC 9112 §6.1: Transfer-Encoding overrides Content-Length; the
 	// intermediary drops Content-Length and re-frames the body, so the

@@ -122,6 +122,8 @@ type Server struct {
 	flows   flows
 	auth    authenticator // Basic password checks (clients.go)
 	lim     limiter       // concurrency counts and rate buckets (limits.go)
+
+	maxHeaderBytes int // for the message of net/http's 431 (httperr.go)
 }
 
 // New returns a Server with an empty snapshot (every destination unknown)
@@ -153,6 +155,7 @@ func New(opts Options) (*Server, error) {
 	if maxHeader <= 0 {
 		maxHeader = DefaultMaxHeaderBytes
 	}
+	s.maxHeaderBytes = maxHeader
 	// net/http's own messages (malformed requests it answers itself, TLS
 	// handshake failures) are client-triggered: debug, not noise.
 	stdLog, err := zap.NewStdLogAt(s.log, zap.DebugLevel)
@@ -205,7 +208,7 @@ func (s *Server) Handler() http.Handler { return s }
 // Serve accepts proxy connections on ln until Shutdown; like
 // http.Server.Serve it then returns http.ErrServerClosed.
 func (s *Server) Serve(ln net.Listener) error {
-	return s.hs.Serve(ln)
+	return s.hs.Serve(errListener{Listener: ln, s: s})
 }
 
 // Shutdown stops accepting, lets in-flight requests finish, then closes
