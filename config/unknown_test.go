@@ -65,15 +65,7 @@ func TestUnknownFieldsMatchesKnownFields(t *testing.T) {
 		"alias_key":         "k: &k warmup\n*k : 5s\nsync: {&j nope: 1, *j : 2}\n",
 		"deep_unknown":      "tls: {acme: {email: a@b, domains: [x], storage: /tmp, dns: 1}}\n",
 	}
-	files, err := filepath.Glob("testdata/*.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	for _, f := range files {
-		b, err := os.ReadFile(f)
-		if err != nil {
-			t.Fatal(err)
-		}
+	for f, b := range fixtures(t) {
 		docs[f] = string(b)
 	}
 	for name, doc := range docs {
@@ -120,16 +112,26 @@ func checkFollow(t testing.TB, data []byte) {
 }
 
 func TestIndexFollowMatchesWalk(t *testing.T) {
+	for _, b := range fixtures(t) {
+		checkFollow(t, b)
+	}
+	checkFollow(t, configWithCredentials(50))
+}
+
+// fixtures is every testdata/*.yaml file by name.
+func fixtures(t testing.TB) map[string][]byte {
+	t.Helper()
 	files, err := filepath.Glob("testdata/*.yaml")
 	if err != nil {
 		t.Fatal(err)
 	}
+	out := make(map[string][]byte, len(files))
 	for _, f := range files {
 		b, err := os.ReadFile(f)
 		if err != nil {
 			t.Fatal(err)
 		}
-		checkFollow(t, b)
+		out[f] = b
 	}
-	checkFollow(t, configWithCredentials(50))
+	return out
 }
