@@ -3,6 +3,7 @@ package proxy
 import (
 	"bytes"
 	"encoding/json"
+	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -12,33 +13,44 @@ import (
 // malformed request line or header (400), a header block over
 // MaxHeaderBytes (431), an unknown Transfer-Encoding (501), an unsupported
 // version (505). It writes them straight to the connection in one write,
-// with exactly these headers. errConn recognises that write and sends the
+// with exactly these headers. errConn (the lane's connections as it hands them to net/http) recognises that write and sends the
 // SPEC §4 refusal instead — JSON body, Proxy-Status — so every refusal a
 // client sees has the same shape. A response that went through a handler
 // always has other headers (Date at least) and is never touched.
 const netHTTPErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 
-// errListener wraps the plain TCP connections of the proxy listener. TLS
-// connections are left alone: their bytes are encrypted by the time they
-// reach the socket, and net/http must see the *tls.Conn.
-type errListener struct {
-	net.Listener
-	s *Server
-}
-
-func (l errListener) Accept() (net.Conn, error) {
-	c, err := l.Listener.Accept()
-	if tc, ok := c.(*net.TCPConn); ok && err == nil {
-		return &errConn{TCPConn: tc, s: l.s}, nil
-	}
-	return c, err
-}
-
-// errConn is an accepted client connection; hijack unwraps it, so tunnels
-// copy between the bare sockets.
+// errConn is a client connection net/http serves; hijack unwraps it, so
+// tunnels copy between the bare sockets. replay holds the bytes the lane
+// read before it handed the connection over: they are read first.
 type errConn struct {
 	*net.TCPConn
-	s *Server
+	s      *Server
+	replay []byte
+}
+
+func (c *errConn) Read(p []byte) (int, error) {
+	if len(c.replay) > 0 {
+		n := copy(p, c.replay)
+		c.replay = c.replay[n:]
+		return n, nil
+	}
+	return c.TCPConn.Read(p)
+}
+
+// WriteTo keeps the replayed bytes first when the connection is copied
+// whole (the embedded socket's WriteTo would skip them).
+func (c *errConn) WriteTo(w io.Writer) (int64, error) {
+	var n int64
+	if len(c.replay) > 0 {
+		m, err := w.Write(c.replay)
+		n += int64(m)
+		c.replay = c.replay[m:]
+		if err != nil {
+			return n, err
+		}
+	}
+	m, err := c.TCPConn.WriteTo(w)
+	return n + m, err
 }
 
 func (c *errConn) Write(p []byte) (int, error) {
@@ -102,7 +114,7 @@ func (s *Server) rewriteNetHTTPError(code int) []byte {
 
 // unwrapClient returns the bare socket of a hijacked client connection.
 func unwrapClient(c net.Conn) net.Conn {
-	if ec, ok := c.(*errConn); ok {
+	if ec, ok := c.(*errConn); ok && len(ec.replay) == 0 {
 		return ec.TCPConn
 	}
 	return c

@@ -3,9 +3,10 @@
 // /callout/{Name}/ form — behind the Ready-and-warm gate, dialing only the
 // endpoint DNS names that connstate reports.
 //
-// Requests are parsed by net/http's server (header size and read time
-// limits, request smuggling defences); CONNECT tunnels are hijacked from it
-// and handed to internal/tunnel. The hot path loads the routing snapshot
+// Requests are parsed by net/http's parser: bodiless HTTP/1.1 requests on
+// the lane (lane.go), everything else by net/http's server (header size and
+// read time limits, request smuggling defences); CONNECT tunnels are
+// hijacked and handed to internal/tunnel. The hot path loads the routing snapshot
 // and asks the Gate with atomic loads only.
 package proxy
 
@@ -124,6 +125,10 @@ type Server struct {
 	lim     limiter       // concurrency counts and rate buckets (limits.go)
 
 	maxHeaderBytes int // for the message of net/http's 431 (httperr.go)
+
+	lanes     lanes // connections the lane serves (lane.go)
+	lnMu      sync.Mutex
+	listeners map[*laneListener]struct{}
 }
 
 // New returns a Server with an empty snapshot (every destination unknown)
@@ -205,19 +210,26 @@ func (s *Server) Snapshot() *Snapshot { return s.state.Load().snap }
 // own http.Server (it must be HTTP/1.1 for CONNECT to work).
 func (s *Server) Handler() http.Handler { return s }
 
-// Serve accepts proxy connections on ln until Shutdown; like
-// http.Server.Serve it then returns http.ErrServerClosed.
-func (s *Server) Serve(ln net.Listener) error {
-	return s.hs.Serve(errListener{Listener: ln, s: s})
-}
-
 // Shutdown stops accepting, lets in-flight requests finish, then closes
 // the open tunnels and waits for them, all within ctx. When ctx ends first
 // the remaining requests and tunnels are cut and ctx's error returned.
 func (s *Server) Shutdown(ctx context.Context) error {
+	// Listeners first, so no connection is accepted only to be closed;
+	// then the lane and net/http's server drain side by side.
+	s.lanes.closing.Store(true)
+	s.lnMu.Lock()
+	for l := range s.listeners {
+		_ = l.Close()
+	}
+	s.lnMu.Unlock()
+	laneDone := make(chan error, 1)
+	go func() { laneDone <- s.lanes.drain(ctx) }()
 	err := s.hs.Shutdown(ctx)
 	if err != nil {
 		_ = s.hs.Close()
+	}
+	if lerr := <-laneDone; err == nil {
+		err = lerr
 	}
 	s.flows.stopAll()
 	done := make(chan struct{})
