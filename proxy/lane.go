@@ -391,6 +391,18 @@ var laneParsers = sync.Pool{New: func() any {
 // laneRequest parses block (one complete header block) when it is in the
 // lane's subset, and returns nil when it is not.
 func (s *Server) laneRequest(block []byte, lc *laneConn) *http.Request {
+	req := parseLaneRequest(block)
+	if req == nil {
+		return nil
+	}
+	req.RemoteAddr = lc.remote
+	return req.WithContext(lc.ctx)
+}
+
+// parseLaneRequest is the lane's whole decision on a header block: the
+// request as net/http's server would see it, or nil when net/http must
+// serve it. FuzzLaneRequest holds it to that against net/http's server.
+func parseLaneRequest(block []byte) *http.Request {
 	hosts, host, ok := laneFraming(block)
 	if !ok || !laneHost(hosts, host) {
 		return nil
@@ -405,8 +417,7 @@ func (s *Server) laneRequest(block []byte, lc *laneConn) *http.Request {
 	if err != nil || !laneAccepts(req) || (hosts == 0 && req.Method != http.MethodConnect) {
 		return nil
 	}
-	req.RemoteAddr = lc.remote
-	return req.WithContext(lc.ctx)
+	return req
 }
 
 // laneFraming checks the raw block: an HTTP/1.1 request line, every line
