@@ -299,17 +299,27 @@ func (p *fastParser) plain(start, end int) *yaml.Node {
 	return n
 }
 
-// plainTag is the tag yaml.v3 resolves a plain scalar to. Values whose
-// first character cannot start anything but a string skip its resolver.
+// plainTag is the tag yaml.v3 resolves a plain scalar to (resolve.go):
+// a string unless its first character can start a number, a bool, a null
+// or a float constant. Words starting with a letter of that set are looked
+// up in yaml.v3's table (true, false, null in three spellings each) here;
+// the rest go to its resolver.
 func plainTag(v string) string {
-	if v != "" {
-		switch c := v[0]; {
-		case '0' <= c && c <= '9', c == '+', c == '-', c == '.', c == '~', strings.IndexByte("yYnNtTfFoO", c) >= 0:
-		default:
-			return "!!str"
+	if v == "" {
+		return "!!null"
+	}
+	switch c := v[0]; {
+	case '0' <= c && c <= '9', c == '+', c == '-', c == '.':
+		return (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).ShortTag()
+	case c == '~' || strings.IndexByte("yYnNtTfFoO", c) >= 0:
+		switch v {
+		case "true", "True", "TRUE", "false", "False", "FALSE":
+			return "!!bool"
+		case "~", "null", "Null", "NULL":
+			return "!!null"
 		}
 	}
-	return (&yaml.Node{Kind: yaml.ScalarNode, Value: v}).ShortTag()
+	return "!!str"
 }
 
 // inline parses a scalar or a one-line flow collection at pos.

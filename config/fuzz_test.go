@@ -35,6 +35,7 @@ func FuzzParse(f *testing.F) {
 		}
 		checkFollow(t, data)
 		checkFastParse(t, data)
+		checkDecodeRaw(t, data)
 		cfg, err := Parse(name, data)
 		if err != nil {
 			if cfg != nil {

@@ -137,7 +137,8 @@ func (c *compiler) decode(data []byte) (raw rawConfig, ok bool) {
 	// The fast path parses the plain YAML most files are written in; it
 	// refuses anything else, which yaml.v3 then parses (and reports).
 	root := fastParse(data)
-	if root == nil {
+	fast := root != nil
+	if !fast {
 		root = new(yaml.Node)
 		dec := yaml.NewDecoder(bytes.NewReader(data))
 		if err := dec.Decode(root); err != nil {
@@ -170,8 +171,8 @@ func (c *compiler) decode(data []byte) (raw rawConfig, ok bool) {
 	// Decoding the tree already parsed, instead of the bytes again with
 	// KnownFields, halves the cost of a large file; the unknown keys that
 	// KnownFields would report come from the same walk over the tree.
-	raw = defaultRaw()
-	if err := root.Decode(&raw); err != nil {
+	raw, err := decodeRaw(root, fast)
+	if err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
 			c.add(syntaxError(data, err))
