@@ -17,7 +17,8 @@ import (
 func decodeRaw(doc *yaml.Node, fast bool) (rawConfig, error) {
 	raw := defaultRaw()
 	if fast {
-		if top := doc.Content[0]; top.Kind == yaml.MappingNode {
+		// A duplicate key makes yaml.v3 skip the whole mapping, list and all.
+		if top := doc.Content[0]; top.Kind == yaml.MappingNode && !hasDuplicateKey(top) {
 			if i := uniqueKeyAt(top, "named_credentials"); i >= 0 {
 				if creds, ok := decodeNamedCredentials(top.Content[i+1]); ok {
 					rest := *top

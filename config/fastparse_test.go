@@ -186,6 +186,8 @@ func TestDecodeRawMatchesYAML(t *testing.T) {
 		"named_credentials: [{name: A}]\nwarmup: yes\nlimits: {max_tunnels: x}\n",
 		"warmup: 5\nnamed_credentials: [{name: A, url: b}]\nsync: [1]\n",
 		"listen: {proxy: ':1'}\n",
+		"0: 0\nnamed_credentials:\n  - {name: A}\n0: 1\n",
+		"warmup: 1s\nnamed_credentials: [{name: A}]\nwarmup: 2s\n",
 	}
 	handled := 0
 	for _, d := range docs {
