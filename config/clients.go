@@ -92,7 +92,7 @@ func (c *compiler) clients(raw []rawClient, pa rawProxyAuth, creds []NamedCreden
 		return nil, auth
 	}
 	var known map[string]bool
-	if creds != nil {
+	if creds != nil && len(raw) > 0 {
 		known = make(map[string]bool, len(creds))
 		for _, nc := range creds {
 			known[nc.Name] = true

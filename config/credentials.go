@@ -4,6 +4,7 @@ import (
 	"crypto/tls"
 	"fmt"
 	"sort"
+	"strconv"
 	"strings"
 
 	"github.com/callgate/callgate/routing"
@@ -19,17 +20,20 @@ func (c *compiler) namedCredentials(raw []rawNamedCredential, connRegions map[st
 	out := make([]NamedCredential, 0, len(raw))
 	names := make(map[string]int, len(raw))
 	dests := make(map[string]int, len(raw)) // canonical host:port → index
+	// Keys are built only when needed: for an error, or a tls or auth block.
+	key := func(i int, field string) string { return list + "[" + strconv.Itoa(i) + "]" + field }
 	for i, r := range raw {
-		p := fmt.Sprintf("%s[%d]", list, i)
 		nc := NamedCredential{Credential: routing.Credential{Name: r.Name, URL: r.URL, Connection: r.OutboundNetworkConnection}}
 		c.uniqueName(list, i, r.Name, names)
-		dest := c.destination(p+".url", r.URL)
+		dest := c.destination(func() string { return key(i, ".url") }, r.URL)
 		if dest != nil {
+			// routing.Compile takes the parsed URL instead of parsing it again.
+			nc.Parsed = dest
 			if j, dup := dests[dest.HostPort]; dup {
 				// A CONNECT names only host:port, so it could not tell them apart.
 				other := raw[j]
-				c.errorf(p+".url", ErrDuplicate, "%s is the same destination (%s) as named credential %q at %s[%d].url (line %d, %s)",
-					r.URL, dest.HostPort, other.Name, list, j, c.ix.line(fmt.Sprintf("%s[%d].url", list, j)), other.URL)
+				c.errorf(key(i, ".url"), ErrDuplicate, "%s is the same destination (%s) as named credential %q at %s[%d].url (line %d, %s)",
+					r.URL, dest.HostPort, other.Name, list, j, c.ix.line(key(j, ".url")), other.URL)
 			} else {
 				dests[dest.HostPort] = i
 			}
@@ -37,19 +41,19 @@ func (c *compiler) namedCredentials(raw []rawNamedCredential, connRegions map[st
 		region := ""
 		switch conn := r.OutboundNetworkConnection; {
 		case conn == "":
-			c.errorf(p+".outbound_network_connection", ErrMissing, "the name of the outbound connection that carries it is required")
+			c.errorf(key(i, ".outbound_network_connection"), ErrMissing, "the name of the outbound connection that carries it is required")
 		case connRegions != nil:
 			if reg, ok := connRegions[conn]; ok {
 				region = reg
 			} else {
-				c.errorf(p+".outbound_network_connection", ErrReference, "no outbound connection is named %q (configured: %s)", conn, knownNames(connRegions))
+				c.errorf(key(i, ".outbound_network_connection"), ErrReference, "no outbound connection is named %q (configured: %s)", conn, knownNames(connRegions))
 			}
 		}
 		if r.TLS != nil {
-			nc.CAFile, nc.ClientCertFile, nc.ClientKeyFile, nc.TLS = c.credentialTLS(p+".tls", r.Name, *r.TLS, dest)
+			nc.CAFile, nc.ClientCertFile, nc.ClientKeyFile, nc.TLS = c.credentialTLS(key(i, ".tls"), r.Name, *r.TLS, dest)
 		}
 		if r.Auth != nil {
-			nc.Auth = c.auth(p+".auth", r.Name, *r.Auth, region)
+			nc.Auth = c.auth(key(i, ".auth"), r.Name, *r.Auth, region)
 		}
 		out = append(out, nc)
 	}
@@ -58,19 +62,19 @@ func (c *compiler) namedCredentials(raw []rawNamedCredential, connRegions map[st
 
 // destination parses a named credential URL the way routing will, so the
 // config refuses exactly what routing.Compile would.
-func (c *compiler) destination(key, raw string) *routing.Destination {
+func (c *compiler) destination(key func() string, raw string) *routing.Destination {
 	if raw == "" {
-		c.errorf(key, ErrMissing, "a URL http(s)://host[:port][/base/path] is required")
+		c.errorf(key(), ErrMissing, "a URL http(s)://host[:port][/base/path] is required")
 		return nil
 	}
 	d, err := routing.ParseDestination(raw)
 	if err != nil {
-		c.errorf(key, ErrInvalid, "%v", err)
+		c.errorf(key(), ErrInvalid, "%v", err)
 		return nil
 	}
 	if _, isIP, _ := routing.NormalizeHost(d.Host); isIP {
 		// Clients name hosts and TLS verifies a host; an IP literal never matches.
-		c.errorf(key, ErrInvalid, "%q: the host must be a DNS name, not an IP address", raw)
+		c.errorf(key(), ErrInvalid, "%q: the host must be a DNS name, not an IP address", raw)
 		return nil
 	}
 	return d

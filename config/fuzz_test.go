@@ -34,6 +34,8 @@ func FuzzParse(f *testing.F) {
 			}
 		}
 		checkFollow(t, data)
+		checkFastParse(t, data)
+		checkDecodeRaw(t, data)
 		cfg, err := Parse(name, data)
 		if err != nil {
 			if cfg != nil {

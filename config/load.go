@@ -134,24 +134,30 @@ func (c *compiler) decode(data []byte) (raw rawConfig, ok bool) {
 			ok = false
 		}
 	}()
-	var root yaml.Node
-	dec := yaml.NewDecoder(bytes.NewReader(data))
-	if err := dec.Decode(&root); err != nil {
-		if errors.Is(err, io.EOF) {
-			c.add(&Error{Msg: "the file holds no YAML document (an empty config is refused so a truncated file cannot drop every connection)", Err: ErrSyntax})
+	// The fast path parses the plain YAML most files are written in; it
+	// refuses anything else, which yaml.v3 then parses (and reports).
+	root := fastParse(data)
+	fast := root != nil
+	if !fast {
+		root = new(yaml.Node)
+		dec := yaml.NewDecoder(bytes.NewReader(data))
+		if err := dec.Decode(root); err != nil {
+			if errors.Is(err, io.EOF) {
+				c.add(&Error{Msg: "the file holds no YAML document (an empty config is refused so a truncated file cannot drop every connection)", Err: ErrSyntax})
+				return raw, false
+			}
+			c.add(syntaxError(data, err))
 			return raw, false
 		}
-		c.add(syntaxError(data, err))
-		return raw, false
-	}
-	var extra yaml.Node
-	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-		if err != nil {
-			c.add(syntaxError(data, err))
-		} else {
-			c.add(&Error{Line: extra.Line, Msg: "a second YAML document: callgate reads exactly one", Err: ErrSyntax})
+		var extra yaml.Node
+		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+			if err != nil {
+				c.add(syntaxError(data, err))
+			} else {
+				c.add(&Error{Line: extra.Line, Msg: "a second YAML document: callgate reads exactly one", Err: ErrSyntax})
+			}
+			return raw, false
 		}
-		return raw, false
 	}
 	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 || root.Content[0].Kind != yaml.MappingNode {
 		line := root.Line
@@ -161,12 +167,12 @@ func (c *compiler) decode(data []byte) (raw rawConfig, ok bool) {
 		c.add(&Error{Line: line, Msg: "the top level must be a mapping of keys (listen:, aws:, named_credentials:, ...)", Err: ErrType})
 		return raw, false
 	}
-	c.ix = newIndex(&root)
+	c.ix = newIndex(root)
 	// Decoding the tree already parsed, instead of the bytes again with
 	// KnownFields, halves the cost of a large file; the unknown keys that
 	// KnownFields would report come from the same walk over the tree.
-	raw = defaultRaw()
-	if err := root.Decode(&raw); err != nil {
+	raw, err := decodeRaw(root, fast)
+	if err != nil {
 		var te *yaml.TypeError
 		if !errors.As(err, &te) {
 			c.add(syntaxError(data, err))

@@ -115,6 +115,17 @@ func (w *unknownWalk) structMapping(n *yaml.Node, t reflect.Type, depth int, mer
 // hasDuplicateKey is yaml.v3's uniqueness test of a mapping: two keys of
 // the same kind and value.
 func hasDuplicateKey(n *yaml.Node) bool {
+	if len(n.Content) <= 16 {
+		// A few keys: compared pairwise, without a map to allocate.
+		for i := 0; i < len(n.Content); i += 2 {
+			for j := i + 2; j < len(n.Content); j += 2 {
+				if n.Content[i].Kind == n.Content[j].Kind && n.Content[i].Value == n.Content[j].Value {
+					return true
+				}
+			}
+		}
+		return false
+	}
 	type key struct {
 		kind  yaml.Kind
 		value string

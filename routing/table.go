@@ -43,6 +43,11 @@ type Credential struct {
 	// Auth injects the credential's authentication on the callout form;
 	// nil injects nothing.
 	Auth Injector
+	// Parsed, when set, is ParseDestination(URL) done already (the config
+	// loader validates each URL with it); Compile then copies it instead of
+	// parsing the URL a second time. It is used only if it was parsed from
+	// this URL, and never modified.
+	Parsed *Destination
 }
 
 // Destination is where one named credential leads. It is immutable once
@@ -64,6 +69,8 @@ type Destination struct {
 	// Index is the position in the table's Destinations, stable for one
 	// table; metrics use it to keep pre-resolved label handles.
 	Index int
+
+	url string // what ParseDestination parsed, so Compile can trust Parsed
 }
 
 type hostEntry struct {
@@ -88,10 +95,16 @@ func Compile(creds []Credential) (*Table, error) {
 	}
 	var errs []error
 	for _, c := range creds {
-		d, err := ParseDestination(c.URL)
-		if err != nil {
-			errs = append(errs, fmt.Errorf("named credential %q: %w", c.Name, err))
-			continue
+		var d *Destination
+		if p := c.Parsed; p != nil && p.url == c.URL && c.URL != "" {
+			cp := *p
+			d = &cp
+		} else {
+			var err error
+			if d, err = ParseDestination(c.URL); err != nil {
+				errs = append(errs, fmt.Errorf("named credential %q: %w", c.Name, err))
+				continue
+			}
 		}
 		d.Name, d.Connection = c.Name, c.Connection
 		d.TLS = tlsFor(c.TLS, d.Host)
@@ -128,7 +141,7 @@ func ParseDestination(raw string) (*Destination, error) {
 	if err != nil {
 		return nil, fmt.Errorf("%w: %q: %v", ErrBadURL, raw, err)
 	}
-	d := &Destination{}
+	d := &Destination{url: raw}
 	switch strings.ToLower(u.Scheme) {
 	case "http":
 		d.Scheme, d.Port = HTTP, 80

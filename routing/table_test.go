@@ -126,3 +126,45 @@ func TestOverrides(t *testing.T) {
 		t.Error("IP as a name accepted")
 	}
 }
+
+// TestCompileUsesParsed: a Parsed destination from ParseDestination of the
+// same URL gives the table that parsing gives; one parsed from another
+// URL is ignored, and Compile never changes it.
+func TestCompileUsesParsed(t *testing.T) {
+	urls := []string{"https://api.partner.example:8443/v1/", "http://inventory.internal", "https://bücher.example/api"}
+	plain := make([]Credential, len(urls))
+	parsed := make([]Credential, len(urls))
+	for i, u := range urls {
+		plain[i] = Credential{Name: "C" + strings.Repeat("x", i), URL: u, Connection: "c"}
+		d, err := ParseDestination(u)
+		if err != nil {
+			t.Fatal(err)
+		}
+		parsed[i] = plain[i]
+		parsed[i].Parsed = d
+	}
+	a, errA := Compile(plain)
+	b, errB := Compile(parsed)
+	if errA != nil || errB != nil {
+		t.Fatal(errA, errB)
+	}
+	for i := range urls {
+		da, db := a.Destinations()[i], b.Destinations()[i]
+		if db.TLS.ServerName != da.TLS.ServerName || db.TLS.MinVersion != da.TLS.MinVersion || db.Name != da.Name || db.Host != da.Host || db.Port != da.Port || db.HostPort != da.HostPort ||
+			db.BasePath != da.BasePath || db.Scheme != da.Scheme || db.Connection != da.Connection || db.Index != da.Index {
+			t.Errorf("%s: with Parsed %+v, without %+v", urls[i], db, da)
+		}
+		if db == parsed[i].Parsed || parsed[i].Parsed.Name != "" || parsed[i].Parsed.TLS != nil {
+			t.Errorf("%s: Compile used or changed the Parsed destination itself", urls[i])
+		}
+	}
+	// A Parsed destination of another URL is not trusted.
+	other, _ := ParseDestination("https://other.example")
+	tab, err := Compile([]Credential{{Name: "X", URL: "http://x.example", Connection: "c", Parsed: other}})
+	if err != nil || tab.ByName("X").Host != "x.example" {
+		t.Fatalf("stale Parsed used: %v %+v", err, tab.ByName("X"))
+	}
+	if _, err := Compile([]Credential{{Name: "Y", URL: "ftp://y", Connection: "c", Parsed: other}}); err == nil {
+		t.Fatal("a bad URL passed with another URL's Parsed")
+	}
+}
