@@ -50,6 +50,7 @@ type fastConn struct {
 	// reused connection that fails with nothing read was stale.
 	nread  int64
 	idleAt time.Time
+	keys   []string // field names of the request being written, reused
 }
 
 func newFastConn(c net.Conn, addr string) *fastConn {
@@ -234,9 +235,12 @@ func (s *Server) fastSend(ctx context.Context, st *state, p *fastPool, c *fastCo
 		}
 	}()
 	c.nread = 0
-	if err := req.Write(c.bw); err != nil {
-		c.bw.Reset(c.conn)
-		return nil, err
+	var written bool
+	if c.keys, written = writeFastRequest(c.bw, req, c.keys); !written {
+		if err := req.Write(c.bw); err != nil {
+			c.bw.Reset(c.conn)
+			return nil, err
+		}
 	}
 	if err := c.bw.Flush(); err != nil {
 		return nil, err
