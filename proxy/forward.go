@@ -127,6 +127,11 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 
 	h := w.Header()
 	copyEndToEnd(h, res.Header)
+	if _, ok := h["Content-Type"]; !ok {
+		// Relay the endpoint's message as it is: without this net/http
+		// would add a Content-Type guessed from the first bytes.
+		h["Content-Type"] = nil
+	}
 	addVia(h, res.ProtoMajor, res.ProtoMinor)
 	if len(res.Trailer) > 0 {
 		// Announce trailers so net/http sends them after the body.

@@ -533,3 +533,41 @@ func TestClientStopsReading(t *testing.T) {
 		})
 	}
 }
+
+// TestNoGuessedContentType: a response the endpoint sent without
+// Content-Type reaches the client without one, whether the lane (GET) or
+// net/http's server (a request with a body) served it, in both forms.
+func TestNoGuessedContentType(t *testing.T) {
+	e := newEnv(t)
+	urls := map[string]string{
+		"absolute": fmt.Sprintf("http://plain.partner.example:%d/untyped", e.plain.port),
+		"callout":  fmt.Sprintf("http://%s/callout/Plain/untyped", e.addr),
+	}
+	clients := map[string]*http.Client{"absolute": e.proxyClient(), "callout": e.directClient()}
+	for _, form := range []string{"absolute", "callout"} {
+		for _, method := range []string{http.MethodGet, http.MethodPost} {
+			t.Run(form+" "+method, func(t *testing.T) {
+				var body io.Reader
+				if method == http.MethodPost {
+					body = strings.NewReader("payload")
+				}
+				req, err := http.NewRequest(method, urls[form], body)
+				if err != nil {
+					t.Fatal(err)
+				}
+				res, err := clients[form].Do(req)
+				if err != nil {
+					t.Fatal(err)
+				}
+				b, _ := io.ReadAll(res.Body)
+				res.Body.Close()
+				if res.StatusCode != http.StatusOK || !strings.Contains(string(b), "not labelled") {
+					t.Fatalf("status %d, body %q", res.StatusCode, b)
+				}
+				if ct, ok := res.Header["Content-Type"]; ok {
+					t.Fatalf("Content-Type %q added to a response that had none", ct)
+				}
+			})
+		}
+	}
+}

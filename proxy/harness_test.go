@@ -273,6 +273,11 @@ func (u *upstream) serve(w http.ResponseWriter, r *http.Request) {
 		default:
 		}
 		return
+	case "/untyped":
+		// A body without Content-Type: the proxy must not add one.
+		w.Header()["Content-Type"] = nil
+		_, _ = io.WriteString(w, "<html><body>not labelled</body></html>")
+		return
 	case "/hop":
 		w.Header().Set("Connection", "X-Resp-Hop")
 		w.Header().Set("X-Resp-Hop", "1")
