@@ -1,13 +1,24 @@
 #!/usr/bin/env bash
 # bench/run.sh — measure callgate against direct (no proxy), squid and
-# tinyproxy, side by side, in one run, on loopback only.
+# tinyproxy, side by side, in one run, on loopback only, with HAProxy as a
+# reference that is not a peer.
 #
-# It installs squid and tinyproxy from Debian packages if they are missing,
-# builds callgate, the origin, the load generator and the report, starts the
-# origin and the three proxies, and measures each figure for every target in
-# alternation (direct callgate squid tinyproxy, direct callgate …) for
-# BENCH_ROUNDS rounds. It prints the medians with ratios to direct and to the
-# best peer, and keeps every raw result under bench/results/RUN_ID/.
+# It installs squid, tinyproxy and haproxy from Debian packages if they are
+# missing, builds callgate, the origin, the load generator and the report,
+# starts the origin, the three proxies and haproxy, and measures each figure
+# for every target in alternation (direct callgate squid tinyproxy haproxy,
+# direct callgate …) for BENCH_ROUNDS rounds. It prints the medians with
+# ratios to direct and to the best peer, and keeps every raw result under
+# bench/results/RUN_ID/.
+#
+# haproxy (one thread) is no forward proxy and is not a peer: the load
+# generator talks to it as to an origin, with no CONNECT and no absolute form.
+# It is measured only for three figures: absolute, through its HTTP reverse
+# proxy (keep-alive both sides, http-reuse always: the cheapest HTTP-aware
+# forwarding), and tunnel and bulk, through its plain TCP relay (after a
+# CONNECT a tunnel's bytes are exactly a relay's, so the relay is the floor
+# for those figures). The report shows it in a separate reference table. If
+# it cannot be installed or started, it is skipped.
 #
 # Every process it starts, it stops by PID (trap on EXIT).
 #
@@ -21,11 +32,13 @@
 #   BENCH_BULK_BYTES=1073741824   bytes through one tunnel (bulk figure)
 #   BENCH_IDLE_TUNNELS=9000 idle tunnels held (idle figure)
 #   BENCH_IDLE_HOLD=3s      how long they are held before RSS/fds are read
-#   BENCH_TARGETS="direct callgate squid tinyproxy"
+#   BENCH_TARGETS="direct callgate squid tinyproxy haproxy"
+#                           haproxy is the reference (absolute, tunnel, bulk only)
 #   BENCH_FIGURES="absolute tunnel setup bulk idle latency"
 #   BENCH_PROFILE=0         1: record a perf CPU profile of callgate during round 1 of each
 #                           timed figure (needs perf; writes perf-FIGURE.txt to the results)
-#   BENCH_INSTALL=1         0: never run apt-get (fail if squid/tinyproxy are missing)
+#   BENCH_INSTALL=1         0: never run apt-get (fail if squid/tinyproxy are missing;
+#                           skip haproxy if it is)
 #   BENCH_CALLGATE_FLAGS="--log.level warn"  extra flags for callgate serve; warn drops the
 #                           per-request summary line, as the peers run without access logs
 #   BENCH_QUIET_WAIT=3s     before each run, wait up to this long for the machine to be
@@ -44,7 +57,7 @@ cd "$ROOT"
 : "${BENCH_BULK_BYTES:=1073741824}"
 : "${BENCH_IDLE_TUNNELS:=9000}"
 : "${BENCH_IDLE_HOLD:=3s}"
-: "${BENCH_TARGETS:=direct callgate squid tinyproxy}"
+: "${BENCH_TARGETS:=direct callgate squid tinyproxy haproxy}"
 : "${BENCH_FIGURES:=absolute tunnel setup bulk idle latency}"
 : "${BENCH_INSTALL:=1}"
 : "${BENCH_QUIET_WAIT:=3s}"
@@ -109,19 +122,45 @@ free_port() { # free_port VAR: set VAR to a port nobody listens on (no subshell:
 }
 
 # --- install and build -----------------------------------------------------
+# squid and haproxy live in /usr/sbin, which a user's PATH may lack.
+case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin ;; esac
+
+HAVE_HAPROXY=0
 install_peers() {
-	command -v squid >/dev/null && command -v tinyproxy >/dev/null && return 0
-	[ "$BENCH_INSTALL" = 1 ] || die "squid or tinyproxy missing and BENCH_INSTALL=0"
-	local sudo=
+	local peers_missing=0 ha_missing=0 sudo=
+	command -v squid >/dev/null && command -v tinyproxy >/dev/null || peers_missing=1
+	if [[ " $BENCH_TARGETS " == *" haproxy "* ]]; then
+		if command -v haproxy >/dev/null; then HAVE_HAPROXY=1; else ha_missing=1; fi
+	fi
+	[ "$peers_missing$ha_missing" != 00 ] || return 0
+	if [ "$BENCH_INSTALL" != 1 ]; then
+		[ "$peers_missing" = 0 ] || die "squid or tinyproxy missing and BENCH_INSTALL=0"
+		log "haproxy missing and BENCH_INSTALL=0; SKIPPING haproxy"
+		return 0
+	fi
 	[ "$(id -u)" = 0 ] || sudo=sudo
-	log "installing squid and tinyproxy (apt-get)"
-	$sudo apt-get update -qq >"$OUT/apt.log" 2>&1 || die "apt-get update failed (see $OUT/apt.log)"
-	DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq squid tinyproxy >>"$OUT/apt.log" 2>&1 ||
-		die "apt-get install failed (see $OUT/apt.log)"
-	for cmd in squid tinyproxy; do
-		command -v "$cmd" >/dev/null || PATH=$PATH:/usr/sbin
-	done
-	command -v squid >/dev/null && command -v tinyproxy >/dev/null || die "squid/tinyproxy still missing"
+	log "running apt-get update"
+	if ! $sudo apt-get update -qq >"$OUT/apt.log" 2>&1; then
+		[ "$peers_missing" = 0 ] || die "apt-get update failed (see $OUT/apt.log)"
+		log "apt-get update failed (see $OUT/apt.log); SKIPPING haproxy"
+		return 0
+	fi
+	if [ "$peers_missing" = 1 ]; then
+		log "installing squid and tinyproxy (apt-get)"
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq squid tinyproxy >>"$OUT/apt.log" 2>&1 ||
+			die "apt-get install failed (see $OUT/apt.log)"
+		command -v squid >/dev/null && command -v tinyproxy >/dev/null || die "squid/tinyproxy still missing"
+	fi
+	if [ "$ha_missing" = 1 ]; then
+		# haproxy is a reference, not a peer: without it the run goes on.
+		log "installing haproxy (apt-get)"
+		if DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq haproxy >>"$OUT/apt.log" 2>&1 &&
+			command -v haproxy >/dev/null; then
+			HAVE_HAPROXY=1
+		else
+			log "haproxy could not be installed (see $OUT/apt.log); SKIPPING haproxy"
+		fi
+	fi
 }
 
 HAVE_CALLGATE=0
@@ -143,7 +182,7 @@ build() {
 }
 
 # --- the processes -----------------------------------------------------------
-ORIGIN_PORT= CG_PORT= CG_ADMIN= SQUID_PORT= TINY_PORT=
+ORIGIN_PORT= CG_PORT= CG_ADMIN= SQUID_PORT= TINY_PORT= HA_HTTP_PORT= HA_TCP_PORT=
 
 wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
 	local tries=$(($1 * 10))
@@ -183,8 +222,8 @@ start_origin() {
 	log "origin on 127.0.0.1:$ORIGIN_PORT (pid ${PID[origin]})"
 }
 
-fill() { # fill TEMPLATE OUT PORT: substitute the placeholders
-	sed -e "s#@PORT@#$3#g" -e "s#@ADMIN_PORT@#${CG_ADMIN:-0}#g" \
+fill() { # fill TEMPLATE OUT PORT [TCP_PORT]: substitute the placeholders
+	sed -e "s#@PORT@#$3#g" -e "s#@TCP_PORT@#${4:-0}#g" -e "s#@ADMIN_PORT@#${CG_ADMIN:-0}#g" \
 		-e "s#@ORIGIN_PORT@#$ORIGIN_PORT#g" -e "s#@DIR@#$(dirname "$2")#g" "$1" >"$2"
 }
 
@@ -229,12 +268,34 @@ start_tinyproxy() {
 	}
 }
 
+# haproxy runs in the foreground (-db: no daemon, no master process), so $!
+# is haproxy itself and stop works by its PID. Both frontends must answer a
+# GET (the relay passes it to the origin unparsed).
+start_haproxy() {
+	[ -n "$HA_HTTP_PORT" ] || { free_port HA_HTTP_PORT; free_port HA_TCP_PORT; }
+	fill bench/conf/haproxy.cfg.tmpl "$WORK/haproxy/haproxy.cfg" "$HA_HTTP_PORT" "$HA_TCP_PORT"
+	haproxy -db -f "$WORK/haproxy/haproxy.cfg" >>"$WORK/haproxy.log" 2>&1 &
+	PID[haproxy]=$!
+	if ! wait_started haproxy 30 http_ok "http://127.0.0.1:$HA_HTTP_PORT/" ||
+		! wait_started haproxy 30 http_ok "http://127.0.0.1:$HA_TCP_PORT/"; then
+		log "haproxy did not start (see $OUT/haproxy.log); SKIPPING haproxy"
+		tail -5 "$WORK/haproxy.log" >&2 || true
+		stop haproxy
+		return 1
+	fi
+}
+
 start_target() {
 	case $1 in
 	direct) return 0 ;;
 	callgate) start_callgate || return 1 ;;
 	squid) start_squid || return 1 ;;
 	tinyproxy) start_tinyproxy || return 1 ;;
+	haproxy)
+		start_haproxy || return 1
+		log "haproxy on 127.0.0.1:$HA_HTTP_PORT (http) and 127.0.0.1:$HA_TCP_PORT (tcp) (pid ${PID[haproxy]})"
+		return 0
+		;;
 	esac
 	log "$1 on 127.0.0.1:$(proxy_port "$1") (pid ${PID[$1]})"
 }
@@ -251,7 +312,10 @@ proxy_port() {
 # lg FIGURE TARGET ROUND LOADGEN-ARGS...: one loadgen run, appended to RESULTS.
 # callgate is given the origin's name (it refuses IP literals and maps the
 # name through its simulated PrivateLink endpoint); direct, squid and
-# tinyproxy get 127.0.0.1:PORT, so neither peer does a DNS lookup.
+# tinyproxy get 127.0.0.1:PORT, so neither peer does a DNS lookup. haproxy
+# is given no -proxy: the load generator sends origin-form requests to it as
+# to an origin, on its HTTP frontend (absolute) or through its TCP relay
+# (tunnel, bulk: the tunnel modes without the CONNECT).
 lg() {
 	local figure=$1 target=$2 round=$3
 	shift 3
@@ -262,6 +326,13 @@ lg() {
 	local args=(-figure "$figure" -name "$target" -round "$round" -origin-pid "${PID[origin]}" -quiet-wait "$BENCH_QUIET_WAIT")
 	if [ "$target" = direct ]; then
 		args+=(-target "127.0.0.1:$ORIGIN_PORT")
+	elif [ "$target" = haproxy ]; then
+		args+=(-pid "${PID[haproxy]}")
+		case $figure in
+		absolute) args+=(-target "127.0.0.1:$HA_HTTP_PORT") ;;
+		tunnel | bulk) args+=(-target "127.0.0.1:$HA_TCP_PORT") ;;
+		*) die "haproxy is not measured for $figure" ;;
+		esac
 	else
 		args+=(-proxy "127.0.0.1:$(proxy_port "$target")" -pid "${PID[$target]}")
 		if [ "$target" = callgate ]; then
@@ -324,6 +395,14 @@ summary() { # the fields worth a glance, from one JSON line
 
 timed() { echo -duration "$BENCH_DURATION" -warmup "$BENCH_WARMUP"; }
 
+# measured FIGURE TARGET: whether TARGET takes part in FIGURE. haproxy, the
+# reference, only in absolute, tunnel and bulk (it has no CONNECT to set up
+# and no tunnels to hold; its latency is not a figure we compare).
+measured() {
+	[ "$2" != haproxy ] && return 0
+	case $1 in absolute | tunnel | bulk) return 0 ;; *) return 1 ;; esac
+}
+
 figure_absolute() { lg absolute "$1" "$2" -mode absolute -conns "$BENCH_CONNS" $(timed); }
 figure_tunnel() { lg tunnel "$1" "$2" -mode tunnel-requests -conns "$BENCH_TUNNELS" $(timed); }
 figure_setup() { lg setup "$1" "$2" -mode tunnel-setup -conns "$BENCH_SETUP_CONNS" $(timed); }
@@ -342,6 +421,7 @@ figure_idle() {
 figure_latency_all() {
 	for p in $ACTIVE; do
 		[ "$p" = direct ] && continue
+		measured latency "$p" || continue
 		local max rate
 		max=$("$BIN/bench-report" median "$RESULTS" absolute "$p" rps 2>/dev/null) || {
 			log "latency/$p: no absolute figure to take half of; skipped"
@@ -369,13 +449,18 @@ build
 	echo "go: $(go version)"
 	echo "squid: $(squid -v | head -1)"
 	echo "tinyproxy: $(tinyproxy -v 2>&1 | head -1)"
+	if command -v haproxy >/dev/null; then
+		echo "haproxy: $(haproxy -v 2>&1 | head -1)"
+	else
+		echo "haproxy: not installed"
+	fi
 	echo "ulimit -n: $(ulimit -n)"
 	echo "settings: rounds=$BENCH_ROUNDS duration=$BENCH_DURATION warmup=$BENCH_WARMUP conns=$BENCH_CONNS tunnels=$BENCH_TUNNELS setup_conns=$BENCH_SETUP_CONNS bulk_bytes=$BENCH_BULK_BYTES idle_tunnels=$BENCH_IDLE_TUNNELS idle_hold=$BENCH_IDLE_HOLD"
 	echo
 	lscpu | head -20
 } >"$OUT/machine.txt"
 
-mkdir -p "$WORK/callgate" "$WORK/squid" "$WORK/tinyproxy"
+mkdir -p "$WORK/callgate" "$WORK/squid" "$WORK/tinyproxy" "$WORK/haproxy"
 echo "127.0.0.1 origin.bench.internal" >"$WORK/squid/hosts"
 start_origin
 
@@ -389,6 +474,10 @@ for t in $BENCH_TARGETS; do
 		;;
 	squid | tinyproxy)
 		start_target "$t" && ACTIVE+=" $t"
+		;;
+	haproxy)
+		[ "$HAVE_HAPROXY" = 1 ] || continue
+		start_target haproxy && ACTIVE+=" haproxy"
 		;;
 	*) die "unknown target $t" ;;
 	esac
@@ -404,6 +493,7 @@ for fig in $BENCH_FIGURES; do
 	declare -F "figure_$fig" >/dev/null || die "unknown figure $fig"
 	for r in $(seq "$BENCH_ROUNDS"); do
 		for t in $ACTIVE; do
+			measured "$fig" "$t" || continue
 			"figure_$fig" "$t" "$r"
 		done
 	done
