@@ -1,6 +1,8 @@
 // Command report turns the JSON lines that bench/run.sh collected from
 // loadgen into the benchmark table: medians per figure and target, ratios
-// to direct and to the best peer, and whether callgate met its target.
+// to direct and to the best peer, and whether callgate met its target. When
+// the run measured haproxy (a reference, not a peer: a reverse proxy and a
+// plain TCP relay, no forward proxy), a third table sets callgate beside it.
 //
 //	report table   RESULTS.jsonl   markdown tables on stdout
 //	report median  RESULTS.jsonl FIGURE TARGET FIELD   one number (for the runner)
@@ -132,8 +134,13 @@ func sum(samples []sample, figure, target, field string) float64 {
 }
 
 var (
+	// targets are the main table's columns.
 	targets = []string{"direct", "callgate", "squid", "tinyproxy"}
 	peers   = []string{"squid", "tinyproxy"}
+	// reference is measured for the reference table only: never a peer,
+	// never a column of the main table.
+	reference     = "haproxy"
+	detailTargets = append(slices.Clone(targets), reference)
 )
 
 // row is one line of the main table. higher says which way is better.
@@ -183,6 +190,59 @@ func writeTables(w io.Writer, samples []sample) {
 	fmt.Fprintln(w)
 	writeNoise(w, samples)
 	writeDetails(w, samples)
+	writeReference(w, samples)
+}
+
+// writeReference prints callgate beside haproxy, when the run measured it.
+// haproxy is no forward proxy: for the absolute figure it is a reverse proxy
+// (the client sends it origin-form requests), for the tunnel and bulk
+// figures a plain TCP relay (the tunnel modes without the CONNECT; a
+// tunnel's bytes after the CONNECT are exactly a relay's).
+func writeReference(w io.Writer, samples []sample) {
+	which := []string{"direct", "callgate", reference}
+	rows := []struct {
+		label, figure, field string
+	}{
+		{"absolute, haproxy(http) (req/s)", "absolute", "rps"},
+		{"tunnel, haproxy(tcp) (req/s)", "tunnel", "rps"},
+		{"bulk, haproxy(tcp) (MB/s)", "bulk", "mb_per_s"},
+	}
+	measured := false
+	for _, r := range rows {
+		if len(values(samples, r.figure, reference, "mode")) > 0 {
+			measured = true
+		}
+	}
+	if !measured {
+		return
+	}
+	ratio := func(v map[string]float64, a, b string, format string, scale float64) string {
+		x, ok1 := v[a]
+		y, ok2 := v[b]
+		if !ok1 || !ok2 || y == 0 {
+			return "—"
+		}
+		return fmt.Sprintf(format, scale*x/y)
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Reference: HAProxy as a plain relay (not a forward proxy; no CONNECT, no absolute form)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| figure | direct | callgate | haproxy | callgate/direct | haproxy/direct | callgate/haproxy |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	for _, r := range rows {
+		v := medians(samples, r.figure, r.field, 1, which)
+		cells := []string{r.label}
+		for _, t := range which {
+			cells = append(cells, fmtVal(v, t))
+		}
+		cells = append(cells,
+			ratio(v, "callgate", "direct", "%.0f%%", 100),
+			ratio(v, reference, "direct", "%.0f%%", 100),
+			ratio(v, "callgate", reference, "%.2f×", 1))
+		fmt.Fprintln(w, "| "+strings.Join(cells, " | ")+" |")
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "haproxy(http): a reverse proxy in front of the origin (origin-form requests, keep-alive both sides, http-reuse always), for the absolute row; haproxy(tcp): a plain TCP relay to the origin, the floor for a tunnel's bytes, for the tunnel and bulk rows. One thread.")
 }
 
 // noisyCores is the CPU other programs may use during a run before its
@@ -363,7 +423,7 @@ func writeDetails(w io.Writer, samples []sample) {
 	fmt.Fprintln(w, "| figure | target | rounds | median rate | p50 µs | p99 µs | proxy CPU s | proxy CPU µs/op | origin CPU s | loadgen CPU s | other cores | errors (all rounds) | first error |")
 	fmt.Fprintln(w, "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|")
 	for _, f := range figures {
-		for _, t := range targets {
+		for _, t := range detailTargets {
 			n := len(values(samples, f, t, "mode"))
 			if n == 0 {
 				continue

@@ -56,3 +56,60 @@ func TestMedianCommand(t *testing.T) {
 		t.Fatal("median of nothing must fail")
 	}
 }
+
+// TestReferenceTable: haproxy's lines make a third table (callgate beside
+// direct and haproxy), rows in the detail table, and nothing in the main
+// table: it is no peer, even where it beats squid.
+func TestReferenceTable(t *testing.T) {
+	var out bytes.Buffer
+	if rc := run([]string{"table", "testdata/haproxy.jsonl"}, &out); rc != 0 {
+		t.Fatalf("rc %d", rc)
+	}
+	s := out.String()
+	top, ref, found := strings.Cut(s, "Reference: HAProxy as a plain relay (not a forward proxy; no CONNECT, no absolute form)")
+	if !found {
+		t.Fatalf("no reference table\n%s", s)
+	}
+	for _, want := range []string{
+		// haproxy's absolute median is 450 (rounds 400, 450, 1000): it beats
+		// squid (200), yet the best peer stays squid: 500/200.
+		"| absolute-form keep-alive (req/s) | 1000 | 500 | 200 | — | 50% | 20% | — | 2.50× |",
+		// 900/800 (squid), not 900/1000 (haproxy).
+		"| requests inside 64 CONNECT tunnels (req/s) | 2000 | 900 | 800 | — | 45% | 40% | — | 1.12× |",
+		"| bulk through one tunnel (MB/s) | 3000 | 1050 | 600 | — | 35% | 20% | — | 1.75× |",
+		"| absolute | haproxy | 3 | 450/s | — | 200 | 1.50 | 33.0 |",
+		"| tunnel | haproxy | 1 | 1000/s |",
+		"| bulk | haproxy | 1 | 700 MB/s |",
+	} {
+		if !strings.Contains(top, want) {
+			t.Errorf("main and detail tables lack %q\n%s", want, top)
+		}
+	}
+	if !strings.Contains(top, "| figure | direct | callgate | squid | tinyproxy | callgate/direct |") ||
+		strings.Contains(strings.SplitN(top, "\n", 2)[0], "haproxy") {
+		t.Errorf("main table's columns changed\n%s", top)
+	}
+	for _, want := range []string{
+		"| figure | direct | callgate | haproxy | callgate/direct | haproxy/direct | callgate/haproxy |",
+		"| absolute, haproxy(http) (req/s) | 1000 | 500 | 450 | 50% | 45% | 1.11× |",
+		"| tunnel, haproxy(tcp) (req/s) | 2000 | 900 | 1000 | 45% | 50% | 0.90× |",
+		"| bulk, haproxy(tcp) (MB/s) | 3000 | 1050 | 700 | 35% | 23% | 1.50× |",
+		"haproxy(http): a reverse proxy",
+		"haproxy(tcp): a plain TCP relay",
+	} {
+		if !strings.Contains(ref, want) {
+			t.Errorf("reference table lacks %q\n%s", want, ref)
+		}
+	}
+}
+
+// TestNoReferenceTable: without haproxy lines there is no third table.
+func TestNoReferenceTable(t *testing.T) {
+	var out bytes.Buffer
+	if rc := run([]string{"table", "testdata/results.jsonl"}, &out); rc != 0 {
+		t.Fatalf("rc %d", rc)
+	}
+	if strings.Contains(out.String(), "Reference:") || strings.Contains(out.String(), "haproxy") {
+		t.Errorf("reference table printed without haproxy results\n%s", out.String())
+	}
+}
