@@ -112,7 +112,7 @@ trap 'exit 130' INT TERM
 port_in_use() { # port_in_use PORT: a listener exists on it (any address)
 	local hex
 	hex=$(printf ':%04X ' "$1")
-	grep -qi "$hex[0-9A-F:]* 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null
+	grep -qi "${hex}[0-9A-F:]* 0A " /proc/net/tcp /proc/net/tcp6 2>/dev/null
 }
 NEXT_PORT=${BENCH_PORT_BASE:-23100}
 free_port() { # free_port VAR: set VAR to a port nobody listens on (no subshell: NEXT_PORT must advance)
@@ -149,7 +149,9 @@ install_peers() {
 		log "installing squid and tinyproxy (apt-get)"
 		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq squid tinyproxy >>"$OUT/apt.log" 2>&1 ||
 			die "apt-get install failed (see $OUT/apt.log)"
-		command -v squid >/dev/null && command -v tinyproxy >/dev/null || die "squid/tinyproxy still missing"
+		if ! command -v squid >/dev/null || ! command -v tinyproxy >/dev/null; then
+			die "squid/tinyproxy still missing"
+		fi
 	fi
 	if [ "$ha_missing" = 1 ]; then
 		# haproxy is a reference, not a peer: without it the run goes on.
@@ -182,7 +184,7 @@ build() {
 }
 
 # --- the processes -----------------------------------------------------------
-ORIGIN_PORT= CG_PORT= CG_ADMIN= SQUID_PORT= TINY_PORT= HA_HTTP_PORT= HA_TCP_PORT=
+ORIGIN_PORT='' CG_PORT='' CG_ADMIN='' SQUID_PORT='' TINY_PORT='' HA_HTTP_PORT='' HA_TCP_PORT=''
 
 wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
 	local tries=$(($1 * 10))
@@ -223,8 +225,10 @@ start_origin() {
 }
 
 fill() { # fill TEMPLATE OUT PORT [TCP_PORT]: substitute the placeholders
+	local dir
+	dir=$(dirname "$2")
 	sed -e "s#@PORT@#$3#g" -e "s#@TCP_PORT@#${4:-0}#g" -e "s#@ADMIN_PORT@#${CG_ADMIN:-0}#g" \
-		-e "s#@ORIGIN_PORT@#$ORIGIN_PORT#g" -e "s#@DIR@#$(dirname "$2")#g" "$1" >"$2"
+		-e "s#@ORIGIN_PORT@#$ORIGIN_PORT#g" -e "s#@DIR@#$dir#g" "$1" >"$2"
 }
 
 start_callgate() {
@@ -393,7 +397,7 @@ summary() { # the fields worth a glance, from one JSON line
 	echo "$s"
 }
 
-timed() { echo -duration "$BENCH_DURATION" -warmup "$BENCH_WARMUP"; }
+TIMED=(-duration "$BENCH_DURATION" -warmup "$BENCH_WARMUP")
 
 # measured FIGURE TARGET: whether TARGET takes part in FIGURE. haproxy, the
 # reference, only in absolute, tunnel and bulk (it has no CONNECT to set up
@@ -403,9 +407,9 @@ measured() {
 	case $1 in absolute | tunnel | bulk) return 0 ;; *) return 1 ;; esac
 }
 
-figure_absolute() { lg absolute "$1" "$2" -mode absolute -conns "$BENCH_CONNS" $(timed); }
-figure_tunnel() { lg tunnel "$1" "$2" -mode tunnel-requests -conns "$BENCH_TUNNELS" $(timed); }
-figure_setup() { lg setup "$1" "$2" -mode tunnel-setup -conns "$BENCH_SETUP_CONNS" $(timed); }
+figure_absolute() { lg absolute "$1" "$2" -mode absolute -conns "$BENCH_CONNS" "${TIMED[@]}"; }
+figure_tunnel() { lg tunnel "$1" "$2" -mode tunnel-requests -conns "$BENCH_TUNNELS" "${TIMED[@]}"; }
+figure_setup() { lg setup "$1" "$2" -mode tunnel-setup -conns "$BENCH_SETUP_CONNS" "${TIMED[@]}"; }
 figure_bulk() { lg bulk "$1" "$2" -mode bulk -bytes "$BENCH_BULK_BYTES" -duration 60s; }
 figure_idle() {
 	# A fresh process per measurement: a proxy that already held 9,000
@@ -431,8 +435,8 @@ figure_latency_all() {
 		[ "$rate" -gt 0 ] || continue
 		log "latency/$p: paced at $rate req/s (half of $max)"
 		for r in $(seq "$BENCH_ROUNDS"); do
-			lg "latency-$p" direct "$r" -mode absolute -conns "$BENCH_CONNS" -rate "$rate" $(timed)
-			lg "latency-$p" "$p" "$r" -mode absolute -conns "$BENCH_CONNS" -rate "$rate" $(timed)
+			lg "latency-$p" direct "$r" -mode absolute -conns "$BENCH_CONNS" -rate "$rate" "${TIMED[@]}"
+			lg "latency-$p" "$p" "$r" -mode absolute -conns "$BENCH_CONNS" -rate "$rate" "${TIMED[@]}"
 		done
 	done
 }
