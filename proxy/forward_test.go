@@ -571,3 +571,40 @@ func TestNoGuessedContentType(t *testing.T) {
 		}
 	}
 }
+
+// TestClientGoneCancelsRequest: a client that leaves while its request
+// waits for a slow endpoint cancels it — the endpoint's connection is let
+// go and the request is logged as client_gone — on the lane (GET) and on
+// net/http's path (a request with a body).
+func TestClientGoneCancelsRequest(t *testing.T) {
+	e := newEnv(t)
+	for _, tc := range []struct{ name, raw string }{
+		{"lane", fmt.Sprintf("GET http://plain.partner.example:%d/base/slow HTTP/1.1\r\nHost: x\r\n\r\n", e.plain.port)},
+		{"net/http", fmt.Sprintf("POST http://plain.partner.example:%d/base/slow HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\nhi", e.plain.port)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			before := countLogs(e, OutcomeClientGone)
+			c, err := net.Dial("tcp", e.addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, err := io.WriteString(c, tc.raw); err != nil {
+				t.Fatal(err)
+			}
+			time.Sleep(200 * time.Millisecond) // past clientWatchDelay: the request waits upstream
+			_ = c.Close()
+			eventually(t, "a client_gone summary line", func() bool { return countLogs(e, OutcomeClientGone) > before })
+		})
+	}
+}
+
+// countLogs counts the summary lines with this outcome.
+func countLogs(e *env, outcome string) int {
+	n := 0
+	for _, l := range e.logs.All() {
+		if l.Message == "request" && l.ContextMap()[FieldOutcome] == outcome {
+			n++
+		}
+	}
+	return n
+}

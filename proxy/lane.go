@@ -237,6 +237,9 @@ type laneConn struct {
 	cancel context.CancelFunc
 	state  atomic.Int32
 	w      laneWriter
+	watch  clientWatch
+	// pending holds a header block the lane read for net/http.
+	pending []byte
 }
 
 var (
@@ -261,20 +264,28 @@ func (s *Server) serveLane(l *laneListener, c *net.TCPConn) {
 	keepConn := false
 	defer func() {
 		lc.cancel()
-		s.lanes.remove(lc)
 		if lc.w.hijacked {
+			s.lanes.remove(lc)
 			return // the buffers went with the connection
 		}
 		if !keepConn {
 			_ = c.Close()
 		}
+		// After the close: Shutdown's wait ends with the socket closed.
+		s.lanes.remove(lc)
 		lc.br.Reset(nil)
 		laneReaders.Put(lc.br)
 		lc.bw.Reset(nil)
 		laneWriters.Put(lc.bw)
 	}()
-	wait := s.t.HeaderRead // the first request: from accept, as net/http
-	for {
+	for first := true; ; first = false {
+		// The first request's header must arrive within HeaderRead of
+		// the accept, as with net/http; a later one may be preceded by
+		// IdleConn of silence, and its header then has HeaderRead.
+		wait := s.t.IdleConn
+		if first {
+			wait = s.t.HeaderRead
+		}
 		_ = c.SetReadDeadline(time.Now().Add(wait))
 		if _, err := lc.br.Peek(1); err != nil {
 			return
@@ -282,10 +293,9 @@ func (s *Server) serveLane(l *laneListener, c *net.TCPConn) {
 		if !lc.state.CompareAndSwap(laneIdle, laneActive) {
 			return // Shutdown
 		}
-		if wait != s.t.HeaderRead {
+		if !first {
 			_ = c.SetReadDeadline(time.Now().Add(s.t.HeaderRead))
 		}
-		wait = s.t.IdleConn
 		req, n := lc.readRequest()
 		switch {
 		case n < 0:
@@ -310,12 +320,33 @@ func (s *Server) serveLane(l *laneListener, c *net.TCPConn) {
 // handoffConn is c for net/http, with the bytes the lane has read but not
 // served, which net/http reads first.
 func (lc *laneConn) handoffConn() net.Conn {
-	var replay []byte
+	replay := lc.pending
 	if n := lc.br.Buffered(); n > 0 {
 		b, _ := lc.br.Peek(n)
-		replay = bytes.Clone(b)
+		replay = append(replay, b...)
 	}
 	return &errConn{TCPConn: lc.c, s: lc.s, replay: replay}
+}
+
+// collectHeader reads the rest of a header block too large for the lane,
+// under the lane's header deadline, into pending for net/http: handing
+// over half a block would give a slow client a fresh ReadHeaderTimeout.
+// It stops at the block's end or past net/http's own limit (which then
+// answers 431), and returns -1 when the client failed or ran out of time.
+func (lc *laneConn) collectHeader() int {
+	limit := lc.s.maxHeaderBytes + 4096 // net/http reads this much before its 431
+	for {
+		n := lc.br.Buffered()
+		b, _ := lc.br.Peek(n)
+		lc.pending = append(lc.pending, b...)
+		_, _ = lc.br.Discard(n)
+		if headerEnd(lc.pending) > 0 || len(lc.pending) > limit {
+			return 0
+		}
+		if _, err := lc.br.Peek(1); err != nil {
+			return -1
+		}
+	}
 }
 
 // serve runs the handler for req and completes the response; it reports
@@ -323,7 +354,9 @@ func (lc *laneConn) handoffConn() net.Conn {
 func (lc *laneConn) serve(req *http.Request) (keep bool) {
 	w := &lc.w
 	w.reset(lc, req)
+	lc.watch.arm(lc)
 	defer func() {
+		lc.watch.disarm(lc) // also when the handler panicked
 		if p := recover(); p != nil {
 			keep = false
 			if p != http.ErrAbortHandler {
@@ -332,7 +365,75 @@ func (lc *laneConn) serve(req *http.Request) (keep bool) {
 		}
 	}()
 	lc.s.ServeHTTP(w, req)
-	return w.finish()
+	lc.watch.disarm(lc)
+	return w.finish() && lc.ctx.Err() == nil
+}
+
+// clientWatchDelay is how long a request runs before the lane starts
+// watching its client: a request answered sooner never pays for a watcher.
+const clientWatchDelay = 50 * time.Millisecond
+
+// clientWatch notices a client that leaves while its request waits (a
+// slow endpoint) and cancels the request, so the endpoint's connection is
+// let go at once instead of at the response or the timeout — what
+// net/http's background read does for every request, started here only
+// for a request still running after clientWatchDelay. While the handler
+// runs nothing else reads the client (lane requests have no body), so the
+// watcher may wait on the connection's reader.
+type clientWatch struct {
+	timer    *time.Timer
+	mu       sync.Mutex
+	off      bool // the handler returned: do not start
+	watching bool
+	done     chan struct{} // closed when the watcher has stopped reading
+}
+
+func (cw *clientWatch) arm(lc *laneConn) {
+	cw.mu.Lock()
+	cw.off, cw.watching = false, false
+	cw.mu.Unlock()
+	if cw.timer == nil {
+		cw.timer = time.AfterFunc(clientWatchDelay, func() { cw.run(lc) })
+		return
+	}
+	cw.timer.Reset(clientWatchDelay)
+}
+
+// run waits for the client's next byte or its end; an end (EOF, reset)
+// cancels the request. A pipelined next request just stays buffered.
+func (cw *clientWatch) run(lc *laneConn) {
+	cw.mu.Lock()
+	if cw.off {
+		cw.mu.Unlock()
+		return
+	}
+	cw.watching = true
+	cw.done = make(chan struct{})
+	_ = lc.c.SetReadDeadline(time.Time{})
+	cw.mu.Unlock()
+	defer close(cw.done)
+	if _, err := lc.br.Peek(1); err != nil && !isTimeout(err) {
+		lc.cancel()
+	}
+}
+
+// disarm stops the watcher, if it started, and waits until it no longer
+// reads, so the lane can read the next request.
+func (cw *clientWatch) disarm(lc *laneConn) {
+	cw.timer.Stop()
+	cw.mu.Lock()
+	cw.off = true
+	watching := cw.watching
+	if watching {
+		_ = lc.c.SetReadDeadline(aLongTimeAgo)
+	}
+	cw.mu.Unlock()
+	if watching {
+		<-cw.done
+		cw.mu.Lock()
+		cw.watching = false
+		cw.mu.Unlock()
+	}
 }
 
 // headerEnd returns the length of the header block at the start of b (up
@@ -368,7 +469,7 @@ func (lc *laneConn) readRequest() (*http.Request, int) {
 			return lc.s.laneRequest(buf[:end], lc), end
 		}
 		if len(buf) >= limit {
-			return nil, 0
+			return nil, lc.collectHeader()
 		}
 		if _, err := lc.br.Peek(len(buf) + 1); err != nil {
 			return nil, -1

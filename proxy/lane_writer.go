@@ -149,6 +149,7 @@ func (w *laneWriter) Hijack() (net.Conn, *bufio.ReadWriter, error) {
 	if w.hijacked {
 		return nil, nil, http.ErrHijacked
 	}
+	w.lc.watch.disarm(w.lc) // the tunnel reads the client from now on
 	if w.wroteHeader {
 		if !w.headWritten {
 			w.writeHead(false)
