@@ -13,6 +13,7 @@ import (
 
 	"github.com/callgate/callgate/connstate"
 	"github.com/callgate/callgate/connstate/simulated"
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 func TestMain(m *testing.M) { goleak.VerifyTestMain(m) }
@@ -162,16 +163,10 @@ func (h *harness) toReady(name string) connstate.View {
 	return h.expect(name, connstate.Ready)
 }
 
-// eventually polls cond for up to 5s.
+// eventually waits up to 5s for cond to hold.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(2 * time.Millisecond)
-	}
+	testwait.Until(t, 5*time.Second, what, cond)
 }
 
 func endpointOf(t *testing.T, sim *simulated.Backend, name string) (simulated.Endpoint, bool) {

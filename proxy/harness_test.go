@@ -27,6 +27,7 @@ import (
 
 	"github.com/callgate/callgate/connstate"
 	"github.com/callgate/callgate/internal/certgen"
+	"github.com/callgate/callgate/internal/testwait"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -518,14 +519,8 @@ func counterValue(t *testing.T, g prometheus.Gatherer, name string, labels map[s
 	return 0
 }
 
-// eventually polls cond for up to 5 s.
+// eventually waits up to 5 s for cond to hold.
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.Until(t, 5*time.Second, what, cond)
 }

@@ -9,19 +9,15 @@ import (
 	"runtime"
 	"testing"
 	"time"
+
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 func parkedCount() int { return Parked() }
 
 func waitFor(t *testing.T, what string, cond func() bool) {
 	t.Helper()
-	deadline := time.Now().Add(10 * time.Second)
-	for !cond() {
-		if time.Now().After(deadline) {
-			t.Fatalf("timed out waiting for %s", what)
-		}
-		time.Sleep(5 * time.Millisecond)
-	}
+	testwait.Until(t, 10*time.Second, what, cond)
 }
 
 // echoRound writes p from one end and reads it back at the other.
