@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/callgate/callgate/internal/rawio"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -51,17 +52,31 @@ type fastConn struct {
 	nread  int64
 	idleAt time.Time
 	keys   []string // field names of the request being written, reused
+	io     io.ReadWriter
 }
 
 func newFastConn(c net.Conn, addr string) *fastConn {
-	fc := &fastConn{conn: c, addr: addr, bw: bufio.NewWriterSize(c, 4<<10)}
+	fc := &fastConn{conn: c, addr: addr}
+	fc.io = socketIO(c)
+	fc.bw = bufio.NewWriterSize(fc.io, 4<<10)
 	fc.br = bufio.NewReaderSize(fc, 4<<10)
 	return fc
 }
 
+// socketIO reads and writes c's socket with rawio when c is a plain TCP
+// connection, else through c.
+func socketIO(c net.Conn) io.ReadWriter {
+	if tc, ok := c.(*net.TCPConn); ok {
+		if rw, err := rawio.New(tc); err == nil {
+			return rw
+		}
+	}
+	return c
+}
+
 // Read counts what the response reader takes from the connection.
 func (c *fastConn) Read(p []byte) (int, error) {
-	n, err := c.conn.Read(p)
+	n, err := c.io.Read(p)
 	c.nread += int64(n)
 	return n, err
 }
@@ -238,7 +253,7 @@ func (s *Server) fastSend(ctx context.Context, st *state, p *fastPool, c *fastCo
 	var written bool
 	if c.keys, written = writeFastRequest(c.bw, req, c.keys); !written {
 		if err := req.Write(c.bw); err != nil {
-			c.bw.Reset(c.conn)
+			c.bw.Reset(c.io)
 			return nil, err
 		}
 	}

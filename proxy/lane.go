@@ -257,10 +257,11 @@ func (s *Server) serveLane(l *laneListener, c *net.TCPConn) {
 		return
 	}
 	lc.ctx, lc.cancel = context.WithCancel(context.Background())
+	sock := socketIO(c)
 	lc.br = laneReaders.Get().(*bufio.Reader)
-	lc.br.Reset(c)
+	lc.br.Reset(sock)
 	lc.bw = laneWriters.Get().(*bufio.Writer)
-	lc.bw.Reset(c)
+	lc.bw.Reset(sock)
 	keepConn := false
 	defer func() {
 		lc.cancel()

@@ -19,8 +19,9 @@ type closeWriter interface {
 type direction struct {
 	t          *tunnel
 	src, dst   net.Conn
-	up         bool // client→upstream
-	halfClosed bool // dst's write half was shut after src's end of stream
+	out        io.Writer // dst's socket (see socketWriter)
+	up         bool      // client→upstream
+	halfClosed bool      // dst's write half was shut after src's end of stream
 	raw        *rawReader
 	splice     *splicer // nil: bulk bursts copy through buffers
 
@@ -37,6 +38,7 @@ func newDirection(t *tunnel, up bool) *direction {
 	if up {
 		d.src, d.dst = t.client, t.upstream
 	}
+	d.out = socketWriter(d.dst)
 	d.raw = newRawReader(d.src, t.pools)
 	if d.raw != nil && t.splice {
 		d.splice = newSplicer(d.src, d.dst)
@@ -143,7 +145,7 @@ func (d *direction) copyPlain() error {
 }
 
 func (d *direction) write(p []byte) error {
-	n, err := d.dst.Write(p)
+	n, err := d.out.Write(p)
 	if n > 0 {
 		d.t.moved(d.up, n)
 	}

@@ -59,7 +59,7 @@ func (r *rawReader) tryRead(fd uintptr) bool {
 		r.bp = r.pools.big.get()
 	}
 	for {
-		n, err := syscall.Read(int(fd), *r.bp)
+		n, err := sysRead(fd, *r.bp)
 		switch {
 		case err == syscall.EINTR:
 			continue
