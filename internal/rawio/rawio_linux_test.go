@@ -122,7 +122,7 @@ func TestDeadlinesAndClose(t *testing.T) {
 
 	// A write that waits for buffer space (the peer never reads) ends at
 	// its deadline, having written part.
-	_ = c.SetWriteDeadline(time.Now().Add(100 * time.Millisecond))
+	_ = c.SetWriteDeadline(time.Now().Add(time.Second))
 	n, err := rw.Write(make([]byte, 64<<20))
 	if !errors.Is(err, os.ErrDeadlineExceeded) || n == 0 || n == 64<<20 {
 		t.Fatalf("blocked write: n=%d err=%v, want a part and a deadline error", n, err)
