@@ -452,19 +452,7 @@ func (p *fastParser) skipSpaces() {
 }
 
 func (p *fastParser) flowMapping(depth int) *yaml.Node {
-	if depth > fastMaxDepth {
-		p.fail()
-	}
-	n := p.newNode(yaml.MappingNode, "!!map", p.line, p.col()+1)
-	n.Style = yaml.FlowStyle
-	base := len(p.stack)
-	p.pos++ // '{'
-	p.skipSpaces()
-	if p.peek(0) == '}' {
-		p.pos++
-		return n
-	}
-	for {
+	return p.flow(yaml.MappingNode, "!!map", '}', depth, func() {
 		l := p.keyLen()
 		if l == 0 || p.peek(l+1) != ' ' {
 			p.fail()
@@ -473,43 +461,39 @@ func (p *fastParser) flowMapping(depth int) *yaml.Node {
 		p.pos += l + 1
 		p.skipSpaces()
 		p.stack = append(p.stack, p.inline(true, depth))
-		p.skipSpaces()
-		switch p.peek(0) {
-		case ',':
-			p.pos++
-			p.skipSpaces()
-			continue
-		case '}':
-			p.pos++
-			n.Content = p.children(base)
-			return n
-		}
-		p.fail()
-	}
+	})
 }
 
 func (p *fastParser) flowSequence(depth int) *yaml.Node {
+	return p.flow(yaml.SequenceNode, "!!seq", ']', depth, func() {
+		p.stack = append(p.stack, p.inline(true, depth))
+	})
+}
+
+// flow parses a one-line flow collection from its opening character to
+// closing: entries, each pushed on the stack by entry, separated by commas.
+func (p *fastParser) flow(kind yaml.Kind, tag string, closing byte, depth int, entry func()) *yaml.Node {
 	if depth > fastMaxDepth {
 		p.fail()
 	}
-	n := p.newNode(yaml.SequenceNode, "!!seq", p.line, p.col()+1)
+	n := p.newNode(kind, tag, p.line, p.col()+1)
 	n.Style = yaml.FlowStyle
 	base := len(p.stack)
-	p.pos++ // '['
+	p.pos++ // the opening '{' or '['
 	p.skipSpaces()
-	if p.peek(0) == ']' {
+	if p.peek(0) == closing {
 		p.pos++
 		return n
 	}
 	for {
-		p.stack = append(p.stack, p.inline(true, depth))
+		entry()
 		p.skipSpaces()
 		switch p.peek(0) {
 		case ',':
 			p.pos++
 			p.skipSpaces()
 			continue
-		case ']':
+		case closing:
 			p.pos++
 			n.Content = p.children(base)
 			return n
