@@ -215,13 +215,9 @@ func (w *laneWriter) writeHead(done bool) {
 			w.chunked = true
 		}
 	}
-	if w.req.Close || w.lc.s.lanes.closing.Load() || code == http.StatusSwitchingProtocols {
+	if w.req.Close || w.lc.s.lanes.closing.Load() || code == http.StatusSwitchingProtocols ||
+		namedByConnection(h["Connection"], "close") {
 		w.closeAfter = true
-	}
-	for _, v := range h["Connection"] {
-		if hasToken(v, "close") {
-			w.closeAfter = true
-		}
 	}
 	if w.closeAfter {
 		h["Connection"] = []string{"close"}
@@ -311,17 +307,6 @@ func bodyAllowedForStatus(code int) bool {
 		return false
 	}
 	return true
-}
-
-// hasToken reports whether the comma-separated list v holds token,
-// ignoring case.
-func hasToken(v, token string) bool {
-	for t := range strings.SplitSeq(v, ",") {
-		if strings.EqualFold(strings.TrimSpace(t), token) {
-			return true
-		}
-	}
-	return false
 }
 
 // dateCache is the Date field value of the current second.
