@@ -11,6 +11,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"go.uber.org/zap"
 	"golang.org/x/net/http/httpguts"
 )
 
@@ -143,7 +144,7 @@ func (l *laneListener) acceptLoop() {
 				return
 			}
 			pause = min(max(2*pause, 5*time.Millisecond), time.Second)
-			l.s.log.Warn("proxy: accept failed; retrying")
+			l.s.log.Warn("proxy: accept failed; retrying", zap.Error(err), zap.Duration("pause", pause))
 			time.Sleep(pause)
 			continue
 		}
