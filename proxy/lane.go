@@ -358,7 +358,9 @@ func (lc *laneConn) serve(req *http.Request) (keep bool) {
 	w.reset(lc, req)
 	lc.watch.arm(lc)
 	defer func() {
-		lc.watch.disarm(lc) // also when the handler panicked
+		// Stopped before the lane reads the next request (also after a
+		// panic); Hijack stops it earlier.
+		lc.watch.disarm(lc)
 		if p := recover(); p != nil {
 			keep = false
 			if p != http.ErrAbortHandler {
@@ -367,7 +369,6 @@ func (lc *laneConn) serve(req *http.Request) (keep bool) {
 		}
 	}()
 	lc.s.ServeHTTP(w, req)
-	lc.watch.disarm(lc)
 	return w.finish() && lc.ctx.Err() == nil
 }
 
