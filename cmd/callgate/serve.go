@@ -43,6 +43,7 @@ func runServe(args []string, stdout, stderr io.Writer) int {
 		return 2
 	}
 	defer func() { _ = log.Sync() }()
+	tuneGC(log)
 
 	ctx, stop := context.WithCancel(context.Background())
 	defer stop()
