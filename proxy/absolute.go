@@ -53,7 +53,7 @@ func (s *Server) serveAbsolute(w http.ResponseWriter, r *http.Request, st *state
 	}
 	outreq := newOutRequest(r, &url.URL{
 		Scheme:   "http",
-		Host:     endpointAddr(adm.Endpoint, d),
+		Host:     st.dest(d).endpointAddr(adm.Endpoint, d),
 		Path:     r.URL.Path,
 		RawPath:  rawPathIfNeeded(r.URL.Path, path),
 		RawQuery: r.URL.RawQuery,

@@ -51,7 +51,7 @@ func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request, st *state,
 	}
 	outreq := newOutRequest(r, &url.URL{
 		Scheme:   d.Scheme.String(),
-		Host:     endpointAddr(adm.Endpoint, d),
+		Host:     st.dest(d).endpointAddr(adm.Endpoint, d),
 		Path:     path,
 		RawPath:  rawPathIfNeeded(path, escaped),
 		RawQuery: r.URL.RawQuery,

@@ -40,7 +40,7 @@ func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state,
 		s.refuse(w, sum, f, true)
 		return false
 	}
-	upstream, err := s.dialAddr(r.Context(), st.snap, endpointAddr(adm.Endpoint, d))
+	upstream, err := s.dialAddr(r.Context(), st.snap, st.dest(d).endpointAddr(adm.Endpoint, d))
 	if err != nil {
 		if errClientGone(r, err) {
 			sum.outcome, sum.status, sum.err = OutcomeClientGone, 499, err

@@ -87,15 +87,15 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 		// net/http would drain or cut the body when we write the reply.
 		_ = rc.EnableFullDuplex()
 	}
-	outreq = outreq.WithContext(ctx)
-
 	var (
 		res *http.Response
 		err error
 	)
 	if fastEligible(outreq, d) {
+		// The fast path takes ctx itself: no copy of the request to carry it.
 		res, err = s.fastRoundTrip(ctx, st, d, outreq)
 	} else {
+		outreq = outreq.WithContext(ctx)
 		t := s.transportFor(st, d)
 		if st.retired.Load() {
 			defer t.CloseIdleConnections()

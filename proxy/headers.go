@@ -76,9 +76,22 @@ func copyEndToEnd(dst, src http.Header) {
 // addVia appends callgate to Via (RFC 9110 §7.6.3), so loops and the path
 // a message took are visible.
 func addVia(h http.Header, protoMajor, protoMinor int) {
-	v := "1.1 " + proxyName
+	via, only := via11, onlyVia11
 	if protoMajor == 1 && protoMinor == 0 {
-		v = "1.0 " + proxyName
+		via, only = via10, onlyVia10
 	}
-	h["Via"] = append(h["Via"], v)
+	if old := h["Via"]; len(old) > 0 {
+		h["Via"] = append(old, via)
+		return
+	}
+	h["Via"] = only
 }
+
+// The Via values, and the one-value slices most messages get, are built
+// once: a per-request string and slice were two allocations each time.
+// The slices are capped at their length, so an append to a message's Via
+// copies instead of writing into them; nothing writes their element.
+var (
+	via11, via10         = "1.1 " + proxyName, "1.0 " + proxyName
+	onlyVia11, onlyVia10 = []string{via11}[:1:1], []string{via10}[:1:1]
+)

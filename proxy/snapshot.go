@@ -51,6 +51,21 @@ type destState struct {
 	// fast pools the fast path's connections (fastpath.go), per
 	// credential like transport.
 	fast atomic.Pointer[fastPool]
+	// addr remembers the endpoint address last built for this credential.
+	addr atomic.Pointer[joinedAddr]
+}
+
+type joinedAddr struct{ endpoint, addr string }
+
+// endpointAddr is endpointAddr(endpoint, d) for this credential, built once
+// per endpoint name instead of once per request.
+func (ds *destState) endpointAddr(endpoint string, d *routing.Destination) string {
+	if j := ds.addr.Load(); j != nil && j.endpoint == endpoint {
+		return j.addr
+	}
+	addr := endpointAddr(endpoint, d)
+	ds.addr.Store(&joinedAddr{endpoint: endpoint, addr: addr})
+	return addr
 }
 
 // newState derives a state, reusing the previous state's metric handles
