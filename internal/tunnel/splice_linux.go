@@ -129,7 +129,7 @@ func (s *splicer) burst(d *direction) (eof bool, err error) {
 // done without the pipe.
 func (s *splicer) fill(fd uintptr) bool {
 	for {
-		n, err := syscall.Splice(int(fd), nil, s.pw, nil, maxSplice, spliceNonblock)
+		n, err := rawSplice(int(fd), s.pw, maxSplice)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -149,7 +149,7 @@ func (s *splicer) fill(fd uintptr) bool {
 // the socket's buffer is full.
 func (s *splicer) drain(fd uintptr) bool {
 	for {
-		n, err := syscall.Splice(s.pr, nil, int(fd), nil, s.inPipe, spliceNonblock)
+		n, err := rawSplice(s.pr, int(fd), s.inPipe)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -180,4 +180,15 @@ func (s *splicer) closePipe() {
 	_ = syscall.Close(s.pr)
 	_ = syscall.Close(s.pw)
 	s.pr, s.pw = -1, -1
+}
+
+// rawSplice is splice(2) between non-blocking descriptors, through
+// RawSyscall6: like internal/rawio's reads and writes, it never blocks, so
+// the runtime need not hand the P off while it runs.
+func rawSplice(in, out, n int) (int64, error) {
+	r, _, e := syscall.RawSyscall6(syscall.SYS_SPLICE, uintptr(in), 0, uintptr(out), 0, uintptr(n), spliceNonblock)
+	if e != 0 {
+		return int64(r), e
+	}
+	return int64(r), nil
 }
