@@ -191,11 +191,10 @@ func (p *fastPool) closeAll() {
 }
 
 // fastRoundTrip sends req (fastEligible) on a pooled or new connection and
-// reads the response headers. Errors are what the Transport would return
-// for the same failure, so exchange maps them alike: ctx's error when ctx
-// ended, else the dial, write, read or timeout error. A pooled connection
-// that fails before any response byte is retried once on a fresh dial.
-func (s *Server) fastRoundTrip(ctx context.Context, st *state, d *routing.Destination, req *http.Request) (*http.Response, error) {
+// returns the response, whose body releases the connection. cut ends it
+// early; ctx is the client's request context. A cut or a departed client
+// is returned as context.Canceled.
+func (s *Server) fastRoundTrip(ctx context.Context, cut *fastCut, st *state, d *routing.Destination, req *http.Request) (*http.Response, error) {
 	p := s.fastPoolFor(st, d)
 	addr := req.URL.Host
 	for attempt := 0; ; attempt++ {
@@ -205,16 +204,13 @@ func (s *Server) fastRoundTrip(ctx context.Context, st *state, d *routing.Destin
 		}
 		reused := c != nil
 		if c == nil {
-			conn, err := s.dialAddr(ctx, st.snap, addr)
+			conn, err := s.fastDial(ctx, cut, st, addr)
 			if err != nil {
-				if ctx.Err() != nil {
-					return nil, ctx.Err()
-				}
 				return nil, err
 			}
 			c = newFastConn(conn, addr)
 		}
-		res, err := s.fastSend(ctx, st, p, c, req)
+		res, err := s.fastSend(cut, st, p, c, req)
 		if err == nil && reused && res.StatusCode == http.StatusRequestTimeout {
 			// Most likely the 408 the endpoint sent while the
 			// connection sat idle (the Transport drops those too):
@@ -228,8 +224,8 @@ func (s *Server) fastRoundTrip(ctx context.Context, st *state, d *routing.Destin
 			return res, nil
 		}
 		_ = c.conn.Close()
-		if ctx.Err() != nil {
-			return nil, ctx.Err()
+		if cut.done() || ctx.Err() != nil {
+			return nil, context.Canceled
 		}
 		if reused && c.nread == 0 {
 			continue
@@ -238,15 +234,34 @@ func (s *Server) fastRoundTrip(ctx context.Context, st *state, d *routing.Destin
 	}
 }
 
+// fastDial dials addr for the fast path; a cut cancels the dial.
+func (s *Server) fastDial(ctx context.Context, cut *fastCut, st *state, addr string) (net.Conn, error) {
+	dctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	if !cut.dialing(cancel) {
+		return nil, context.Canceled
+	}
+	conn, err := s.dialAddr(dctx, st.snap, addr)
+	cut.dialed()
+	if err != nil {
+		if dctx.Err() != nil {
+			return nil, context.Canceled
+		}
+		return nil, err
+	}
+	return conn, nil
+}
+
 // fastSend writes req on c and reads the final response's headers. The
-// returned body gives c back to p when it was read to its end.
-func (s *Server) fastSend(ctx context.Context, st *state, p *fastPool, c *fastConn, req *http.Request) (_ *http.Response, err error) {
-	// Revocation, the watchdog and a departed client all cancel ctx:
-	// closing the connection unblocks whatever read or write is pending.
-	stop := context.AfterFunc(ctx, func() { _ = c.conn.Close() })
+// returned body gives c back to p when it was read to its end. A cut
+// closes c, which fails the pending read or write.
+func (s *Server) fastSend(cut *fastCut, st *state, p *fastPool, c *fastConn, req *http.Request) (_ *http.Response, err error) {
+	if !cut.use(c.conn) {
+		return nil, context.Canceled
+	}
 	defer func() {
 		if err != nil {
-			stop()
+			cut.release()
 		}
 	}()
 	c.nread = 0
@@ -283,7 +298,7 @@ func (s *Server) fastSend(ctx context.Context, st *state, p *fastPool, c *fastCo
 			return nil, err
 		}
 	}
-	fb := &fastBody{src: res.Body, c: c, p: p, retired: &st.retired, stop: stop,
+	fb := &fastBody{src: res.Body, c: c, p: p, retired: &st.retired, cut: cut,
 		keep: !res.Close && res.StatusCode != http.StatusSwitchingProtocols}
 	if res.Body == http.NoBody {
 		fb.eof = true
@@ -300,7 +315,7 @@ type fastBody struct {
 	c       *fastConn
 	p       *fastPool
 	retired *atomic.Bool
-	stop    func() bool
+	cut     *fastCut
 	keep    bool
 	eof     bool
 	closed  bool
@@ -324,8 +339,8 @@ func (b *fastBody) Close() error {
 		return nil
 	}
 	b.closed = true
-	// stop reports false when ctx already ended and closed the conn.
-	if b.stop() && b.eof && b.keep && b.c.br.Buffered() == 0 {
+	// release reports false when a cut closed the conn or is closing it.
+	if b.cut.release() && b.eof && b.keep && b.c.br.Buffered() == 0 {
 		b.p.put(b.c, b.retired)
 		return nil
 	}

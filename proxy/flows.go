@@ -15,7 +15,8 @@ type flow struct {
 	revoked <-chan struct{}
 	tunnel  bool
 	once    sync.Once
-	cancel  func() // closes the tunnel or cancels the request
+	cancel  func()  // closes the tunnel or cancels the request
+	cut     fastCut // the fast path's cancel, kept here to save an allocation
 	shard   *flowShard
 	// why says which of the reasons above stopped it, for the summary.
 	why atomic.Pointer[string]

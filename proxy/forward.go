@@ -54,9 +54,25 @@ const maxIdlePerEndpoint = 256
 // bodies. Failures before the response headers become SPEC §4 refusals;
 // after them the response is cut short.
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.Request, st *state, d *routing.Destination, revoked <-chan struct{}, sum *summary) {
-	ctx, cancel := context.WithCancel(r.Context())
-	defer cancel()
-	fl := &flow{dest: d, revoked: revoked, cancel: cancel}
+	// Revocation, the watchdog and a departed client end the exchange
+	// early. The fast path is cut by closing its endpoint connection; the
+	// Transport needs a context of its own.
+	fl := &flow{dest: d, revoked: revoked}
+	fast := fastEligible(outreq, d)
+	var (
+		cut    *fastCut
+		ctx    context.Context
+		cancel context.CancelFunc
+	)
+	if fast {
+		cut = &fl.cut
+		fl.cancel = cut.do
+		defer context.AfterFunc(r.Context(), fl.cancel)()
+	} else {
+		ctx, cancel = context.WithCancel(r.Context())
+		defer cancel()
+		fl.cancel = cancel
+	}
 	s.flows.add(fl)
 	defer s.flows.remove(fl)
 
@@ -68,7 +84,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 	rc := http.NewResponseController(w)
 	var responding atomic.Bool
 	wd := newWatchdog(s.t.IdleTunnel, func() {
-		cancel()
+		fl.cancel()
 		if responding.Load() {
 			_ = rc.SetWriteDeadline(aLongTimeAgo)
 		}
@@ -91,9 +107,8 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 		res *http.Response
 		err error
 	)
-	if fastEligible(outreq, d) {
-		// The fast path takes ctx itself: no copy of the request to carry it.
-		res, err = s.fastRoundTrip(ctx, st, d, outreq)
+	if fast {
+		res, err = s.fastRoundTrip(r.Context(), cut, st, d, outreq)
 	} else {
 		outreq = outreq.WithContext(ctx)
 		t := s.transportFor(st, d)
@@ -103,10 +118,11 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 		res, err = t.RoundTrip(outreq)
 	}
 	if err != nil {
+		cutShort := (fast && cut.done()) || (!fast && ctx.Err() != nil)
 		switch {
 		case errClientGone(r, err):
 			sum.outcome, sum.status, sum.err = OutcomeClientGone, 499, err
-		case ctx.Err() != nil && fl.stopReason() != "":
+		case cutShort && fl.stopReason() != "":
 			sum.reason = fl.stopReason()
 			s.refuse(w, sum, &refusal{code: CodeConnectionNotReady, dest: d, connection: d.Connection,
 				message: "the named credential or its connection was withdrawn", cause: err}, false)
@@ -114,7 +130,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 			// The client's own body broke (bad chunking, cut short): not
 			// the endpoint's fault.
 			s.refuse(w, sum, badRequest(d, "the request body is malformed or ended early", body.failed()), false)
-		case ctx.Err() != nil && wd.fired():
+		case cutShort && wd.fired():
 			s.refuse(w, sum, &refusal{code: CodeUpstreamTimeout, dest: d, connection: d.Connection,
 				message: "no data moved for the idle timeout", cause: err}, false)
 		default:
