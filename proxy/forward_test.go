@@ -17,6 +17,7 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap/zapcore"
 
+	"github.com/callgate/callgate/connstate"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -607,4 +608,53 @@ func countLogs(e *env, outcome string) int {
 		}
 	}
 	return n
+}
+
+// TestRequestCut: a request waiting on its endpoint ends with 503
+// connection_not_ready when its connection leaves Ready, on the fast path
+// (a bodiless GET, cut by closing its endpoint connection) and on the
+// Transport's (a POST, cut through its context). The endpoint's response
+// timeout is far beyond the test's wait, so only the cut can end it.
+func TestRequestCut(t *testing.T) {
+	if testing.Short() {
+		t.Skip("integration: real listeners")
+	}
+	e := newEnv(t, func(o *Options) { o.Timeouts.ResponseHeader = time.Minute })
+	u := fmt.Sprintf("http://plain.partner.example:%d/base/slow", e.plain.port)
+	for _, method := range []string{http.MethodGet, http.MethodPost} {
+		t.Run(method, func(t *testing.T) {
+			defer e.gate.set("plain", connstate.Ready, plainEP, 0)
+			type result struct {
+				status int
+				body   string
+				err    error
+			}
+			done := make(chan result, 1)
+			go func() {
+				var body io.Reader
+				if method == http.MethodPost {
+					body = strings.NewReader("hi")
+				}
+				req, _ := http.NewRequest(method, u, body)
+				res, err := e.proxyClient().Do(req)
+				if err != nil {
+					done <- result{err: err}
+					return
+				}
+				b, err := io.ReadAll(res.Body)
+				res.Body.Close()
+				done <- result{status: res.StatusCode, body: string(b), err: err}
+			}()
+			eventually(t, "the request registered as a flow", func() bool { return e.srv.flows.count() == 1 })
+			e.gate.set("plain", connstate.DeletedRemotely, "", 0)
+			select {
+			case r := <-done:
+				if r.err != nil || r.status != http.StatusServiceUnavailable || !strings.Contains(r.body, "connection_not_ready") {
+					t.Fatalf("got %d %q (err %v), want 503 connection_not_ready", r.status, r.body, r.err)
+				}
+			case <-time.After(10 * time.Second):
+				t.Fatal("the request was not cut when its connection left Ready")
+			}
+		})
+	}
 }
