@@ -238,11 +238,11 @@ func (s *Server) fastRoundTrip(ctx context.Context, cut *fastCut, st *state, d *
 func (s *Server) fastDial(ctx context.Context, cut *fastCut, st *state, addr string) (net.Conn, error) {
 	dctx, cancel := context.WithCancel(ctx)
 	defer cancel()
-	if !cut.dialing(cancel) {
+	if !cut.arm(nil, cancel) {
 		return nil, context.Canceled
 	}
 	conn, err := s.dialAddr(dctx, st.snap, addr)
-	cut.dialed()
+	cut.release()
 	if err != nil {
 		if dctx.Err() != nil {
 			return nil, context.Canceled
@@ -256,7 +256,7 @@ func (s *Server) fastDial(ctx context.Context, cut *fastCut, st *state, addr str
 // returned body gives c back to p when it was read to its end. A cut
 // closes c, which fails the pending read or write.
 func (s *Server) fastSend(cut *fastCut, st *state, p *fastPool, c *fastConn, req *http.Request) (_ *http.Response, err error) {
-	if !cut.use(c.conn) {
+	if !cut.arm(c.conn, nil) {
 		return nil, context.Canceled
 	}
 	defer func() {
