@@ -193,7 +193,9 @@ func (p *fastPool) closeAll() {
 // fastRoundTrip sends req (fastEligible) on a pooled or new connection and
 // returns the response, whose body releases the connection. cut ends it
 // early; ctx is the client's request context. A cut or a departed client
-// is returned as context.Canceled.
+// is returned as context.Canceled, other failures as the dial, write, read
+// or timeout error, as the Transport would. A pooled connection that fails
+// before any response byte is retried once on a fresh dial.
 func (s *Server) fastRoundTrip(ctx context.Context, cut *fastCut, st *state, d *routing.Destination, req *http.Request) (*http.Response, error) {
 	p := s.fastPoolFor(st, d)
 	addr := req.URL.Host
