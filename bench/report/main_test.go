@@ -30,16 +30,22 @@ func TestTable(t *testing.T) {
 		t.Fatalf("rc %d", rc)
 	}
 	s := out.String()
-	for _, want := range []string{
+	wantLines(t, "table", s,
 		// median direct 1100; callgate 500 = 45%, 2.5× squid (the best peer).
 		"| absolute-form keep-alive (req/s) | 1100 | 500 | 200 | 100 | 45% | 18% | 9% | 2.50× | ≥ 2× squid, ≥ 40% of direct | yes |",
 		"| memory per idle tunnel (KiB) | — | 10.0 | 32.0 | — | — | — | — | 0.31× | ≤ 12 KiB | yes |",
 		"| idle tunnels held (worst round) (tunnels) | — | 9000 | 9000 | — | — | — | — | 1.00× | all 9000 | yes |",
 		"| p99 latency added at half of own max load (ms) | — | 0.50 | — | — |",
 		"| requests inside 64 CONNECT tunnels (req/s) | — | — | — | — |",
-	} {
-		if !strings.Contains(s, want) {
-			t.Errorf("table lacks %q\n%s", want, s)
+	)
+}
+
+// wantLines fails t for each of wants that output (named what) lacks.
+func wantLines(t *testing.T, what, output string, wants ...string) {
+	t.Helper()
+	for _, want := range wants {
+		if !strings.Contains(output, want) {
+			t.Errorf("%s lacks %q\n%s", what, want, output)
 		}
 	}
 }
@@ -70,7 +76,7 @@ func TestReferenceTable(t *testing.T) {
 	if !found {
 		t.Fatalf("no reference table\n%s", s)
 	}
-	for _, want := range []string{
+	wantLines(t, "main and detail tables", top,
 		// haproxy's absolute median is 450 (rounds 400, 450, 1000): it beats
 		// squid (200), yet the best peer stays squid: 500/200.
 		"| absolute-form keep-alive (req/s) | 1000 | 500 | 200 | — | 50% | 20% | — | 2.50× |",
@@ -80,27 +86,19 @@ func TestReferenceTable(t *testing.T) {
 		"| absolute | haproxy | 3 | 450/s | — | 200 | 1.50 | 33.0 |",
 		"| tunnel | haproxy | 1 | 1000/s |",
 		"| bulk | haproxy | 1 | 700 MB/s |",
-	} {
-		if !strings.Contains(top, want) {
-			t.Errorf("main and detail tables lack %q\n%s", want, top)
-		}
-	}
+	)
 	if !strings.Contains(top, "| figure | direct | callgate | squid | tinyproxy | callgate/direct |") ||
 		strings.Contains(strings.SplitN(top, "\n", 2)[0], "haproxy") {
 		t.Errorf("main table's columns changed\n%s", top)
 	}
-	for _, want := range []string{
+	wantLines(t, "reference table", ref,
 		"| figure | direct | callgate | haproxy | callgate/direct | haproxy/direct | callgate/haproxy |",
 		"| absolute, haproxy(http) (req/s) | 1000 | 500 | 450 | 50% | 45% | 1.11× |",
 		"| tunnel, haproxy(tcp) (req/s) | 2000 | 900 | 1000 | 45% | 50% | 0.90× |",
 		"| bulk, haproxy(tcp) (MB/s) | 3000 | 1050 | 700 | 35% | 23% | 1.50× |",
 		"haproxy(http): a reverse proxy",
 		"haproxy(tcp): a plain TCP relay",
-	} {
-		if !strings.Contains(ref, want) {
-			t.Errorf("reference table lacks %q\n%s", want, ref)
-		}
-	}
+	)
 }
 
 // TestNoReferenceTable: without haproxy lines there is no third table.
