@@ -126,3 +126,12 @@ func ReadFD(fd uintptr, p []byte) (int, syscall.Errno) {
 	n, _, e := syscall.RawSyscall(syscall.SYS_READ, fd, uintptr(unsafe.Pointer(&p[0])), uintptr(len(p)))
 	return int(n), e
 }
+
+// SpliceFD is one non-blocking splice(2) of up to n bytes from in to out
+// (SPLICE_F_NONBLOCK; a socket side must be non-blocking itself), keeping
+// the P like ReadFD.
+func SpliceFD(in, out, n int) (int, syscall.Errno) {
+	const spliceNonblock = 0x2 // SPLICE_F_NONBLOCK
+	r, _, e := syscall.RawSyscall6(syscall.SYS_SPLICE, uintptr(in), 0, uintptr(out), 0, uintptr(n), spliceNonblock)
+	return int(r), e
+}

@@ -8,6 +8,8 @@ import (
 	"os"
 	"sync/atomic"
 	"syscall"
+
+	"github.com/callgate/callgate/internal/rawio"
 )
 
 // maxPipes caps the pipes open at once across all tunnels. A burst holds
@@ -22,9 +24,6 @@ var (
 )
 
 const (
-	// spliceNonblock makes splice's pipe side non-blocking; the sockets
-	// already are (see internal/poll/splice_linux.go).
-	spliceNonblock = 0x2
 	// maxSplice is the most one splice(2) call moves, and the pipe size
 	// asked for: 1 MiB is Linux's default pipe-max-size.
 	maxSplice  = 1 << 20
@@ -129,7 +128,7 @@ func (s *splicer) burst(d *direction) (eof bool, err error) {
 // done without the pipe.
 func (s *splicer) fill(fd uintptr) bool {
 	for {
-		n, err := rawSplice(int(fd), s.pw, maxSplice)
+		n, err := spliceFD(int(fd), s.pw, maxSplice)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -138,8 +137,8 @@ func (s *splicer) fill(fd uintptr) bool {
 		case err != nil:
 			s.err = err
 		default:
-			s.n = int(n)
-			s.inPipe += int(n)
+			s.n = n
+			s.inPipe += n
 		}
 		return true
 	}
@@ -149,7 +148,7 @@ func (s *splicer) fill(fd uintptr) bool {
 // the socket's buffer is full.
 func (s *splicer) drain(fd uintptr) bool {
 	for {
-		n, err := rawSplice(s.pr, int(fd), s.inPipe)
+		n, err := spliceFD(s.pr, int(fd), s.inPipe)
 		switch {
 		case err == syscall.EINTR:
 			continue
@@ -158,8 +157,8 @@ func (s *splicer) drain(fd uintptr) bool {
 		case err != nil:
 			s.err = err
 		default:
-			s.n = int(n)
-			s.inPipe -= int(n)
+			s.n = n
+			s.inPipe -= n
 		}
 		return true
 	}
@@ -182,13 +181,12 @@ func (s *splicer) closePipe() {
 	s.pr, s.pw = -1, -1
 }
 
-// rawSplice is splice(2) between non-blocking descriptors, through
-// RawSyscall6: like internal/rawio's reads and writes, it never blocks, so
-// the runtime need not hand the P off while it runs.
-func rawSplice(in, out, n int) (int64, error) {
-	r, _, e := syscall.RawSyscall6(syscall.SYS_SPLICE, uintptr(in), 0, uintptr(out), 0, uintptr(n), spliceNonblock)
+// spliceFD is one non-blocking splice(2) that keeps the P (package rawio):
+// the sockets are non-blocking and the pipe side is SPLICE_F_NONBLOCK.
+func spliceFD(in, out, n int) (int, error) {
+	m, e := rawio.SpliceFD(in, out, n)
 	if e != 0 {
-		return int64(r), e
+		return 0, e
 	}
-	return int64(r), nil
+	return m, nil
 }
