@@ -13,9 +13,10 @@ import (
 // malformed request line or header (400), a header block over
 // MaxHeaderBytes (431), an unknown Transfer-Encoding (501), an unsupported
 // version (505). It writes them straight to the connection in one write,
-// with exactly these headers. errConn (the lane's connections as it hands them to net/http) recognises that write and sends the
-// SPEC §4 refusal instead — JSON body, Proxy-Status — so every refusal a
-// client sees has the same shape. A response that went through a handler
+// with exactly these headers. errConn (a connection as the lane hands it
+// to net/http) recognises that write and sends the SPEC §4 refusal
+// instead — JSON body, Proxy-Status — so every refusal a client sees has
+// the same shape. A response that went through a handler
 // always has other headers (Date at least) and is never touched.
 const netHTTPErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 
