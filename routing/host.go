@@ -85,8 +85,12 @@ func NormalizeHost(host string) (normalized string, isIP bool, err error) {
 	if ierr != nil {
 		return "", false, fmt.Errorf("%w: %q: %v", ErrBadHost, host, ierr)
 	}
-	ascii = strings.TrimSuffix(ascii, ".")
-	if ascii == "" || len(ascii) > maxHostLen || !isSimpleLowerASCII(strings.ReplaceAll(ascii, "xn--", "")) || strings.Contains(ascii, "..") {
+	// A label of only ignored code points (U+034F, U+200B, ...) maps to
+	// nothing; it is an empty label, wherever it sits, as "a..b" is.
+	if ascii == "" || ascii[0] == '.' || ascii[len(ascii)-1] == '.' || strings.Contains(ascii, "..") {
+		return "", false, fmt.Errorf("%w: %q: empty label after IDNA mapping", ErrBadHost, host)
+	}
+	if len(ascii) > maxHostLen || !isSimpleLowerASCII(strings.ReplaceAll(ascii, "xn--", "")) {
 		return "", false, fmt.Errorf("%w: %q", ErrBadHost, host)
 	}
 	// The result must itself be a valid name: punycode that decodes to

@@ -36,7 +36,11 @@ func TestNormalizeHost(t *testing.T) {
 		{"[::1", "", false, ErrBadHost},
 		{"[127.0.0.1]", "", false, ErrBadHost},
 		{"exa mple.com", "", false, ErrBadHost},
-		{"xn--zz.example", "", false, ErrBadHost}, // invalid punycode
+		{"xn--zz.example", "", false, ErrBadHost},        // invalid punycode
+		{"\u034f.\u0198", "", false, ErrBadHost},         // first label maps to nothing (found by FuzzSplitHostPort)
+		{"a.\u200b.example", "", false, ErrBadHost},      // a middle one does
+		{"api.example.\u034f", "", false, ErrBadHost},    // and a last one
+		{"\u034fapi.example", "api.example", false, nil}, // an ignored code point inside a label is dropped
 	}
 	for _, tc := range tests {
 		t.Run(tc.in, func(t *testing.T) {
@@ -94,7 +98,7 @@ func TestSplitHostPort(t *testing.T) {
 }
 
 func FuzzSplitHostPort(f *testing.F) {
-	for _, s := range []string{"api.example:443", "[::1]:8443", "a:b:c", "[", "]:", "x:99999", "0x7f.1:443", "bücher.example:443"} {
+	for _, s := range []string{"api.example:443", "[::1]:8443", "a:b:c", "[", "]:", "x:99999", "0x7f.1:443", "bücher.example:443", "\u034f.\u0198:443"} {
 		f.Add(s)
 	}
 	f.Fuzz(func(t *testing.T, s string) {
