@@ -2,6 +2,7 @@ package main
 
 import (
 	"os"
+	"sync"
 
 	"github.com/bytedance/gopkg/util/gctuner"
 	"go.uber.org/zap"
@@ -15,15 +16,22 @@ import (
 // tunnels) keeps Go's default headroom.
 const gcHeapFloor = 32 << 20
 
+// gcTuning starts the process's one tuner (gctuner keeps a global one and
+// its limits are read without locks, so they are set once, before it runs).
+var gcTuning sync.Once
+
 // tuneGC sets GOGC after every collection to (gcHeapFloor - in use) / in
-// use, kept between 100 and 500. An operator's GOGC in the environment
-// wins; GOMEMLIMIT still caps the heap either way.
-func tuneGC(log *zap.Logger) {
+// use, kept between 100 and 500, and reports whether it does. An operator's
+// GOGC in the environment wins; GOMEMLIMIT still caps the heap either way.
+func tuneGC(log *zap.Logger) bool {
 	if v, ok := os.LookupEnv("GOGC"); ok {
 		log.Info("GOGC is set: the collector's tuning is left to it", zap.String("GOGC", v))
-		return
+		return false
 	}
-	gctuner.SetMinGCPercent(100)
-	gctuner.SetMaxGCPercent(500)
-	gctuner.Tuning(gcHeapFloor)
+	gcTuning.Do(func() {
+		gctuner.SetMinGCPercent(100)
+		gctuner.SetMaxGCPercent(500)
+		gctuner.Tuning(gcHeapFloor)
+	})
+	return true
 }
