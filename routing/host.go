@@ -62,7 +62,7 @@ func NormalizeHost(host string) (normalized string, isIP bool, err error) {
 	if h == "" {
 		return "", false, fmt.Errorf("%w: %q", ErrBadHost, host)
 	}
-	if h[0] == '.' || h[len(h)-1] == '.' || strings.Contains(h, "..") {
+	if hasEmptyLabel(h) {
 		return "", false, fmt.Errorf("%w: %q: empty label", ErrBadHost, host)
 	}
 	if isSimpleLowerASCII(h) {
@@ -87,7 +87,7 @@ func NormalizeHost(host string) (normalized string, isIP bool, err error) {
 	}
 	// A label of only ignored code points (U+034F, U+200B, ...) maps to
 	// nothing; it is an empty label, wherever it sits, as "a..b" is.
-	if ascii == "" || ascii[0] == '.' || ascii[len(ascii)-1] == '.' || strings.Contains(ascii, "..") {
+	if ascii == "" || hasEmptyLabel(ascii) {
 		return "", false, fmt.Errorf("%w: %q: empty label after IDNA mapping", ErrBadHost, host)
 	}
 	if len(ascii) > maxHostLen || !isSimpleLowerASCII(strings.ReplaceAll(ascii, "xn--", "")) {
@@ -99,6 +99,12 @@ func NormalizeHost(host string) (normalized string, isIP bool, err error) {
 		return "", false, fmt.Errorf("%w: %q: not a valid IDNA name", ErrBadHost, host)
 	}
 	return ascii, looksNumeric(ascii), nil
+}
+
+// hasEmptyLabel reports whether the non-empty name has a label with nothing
+// in it: a dot at either end, or two in a row.
+func hasEmptyLabel(name string) bool {
+	return name[0] == '.' || name[len(name)-1] == '.' || strings.Contains(name, "..")
 }
 
 // mayBeIPLiteral reports whether host has only the characters of an IP
