@@ -59,6 +59,13 @@ const (
 	// CodeRateLimited: the client started requests faster than
 	// limits.client_rate allows (429, Retry-After).
 	CodeRateLimited
+	// CodeMethodNotAllowed: the method is refused on this request form:
+	// TRACE on the callout form, whose response could carry the injected
+	// credential back to the client (405).
+	CodeMethodNotAllowed
+	// CodeUpstreamHeaderTooLarge: the endpoint's response header block is
+	// larger than limits.max_response_header_bytes (502).
+	CodeUpstreamHeaderTooLarge
 	numCodes
 )
 
@@ -86,6 +93,9 @@ var rows = [numCodes]row{
 	CodeNotTLS:                {"not_tls", http.StatusBadRequest, "http_request_error"},
 	CodeRequestTooLarge:       {"request_too_large", http.StatusRequestEntityTooLarge, "http_request_error"},
 	CodeRateLimited:           {"rate_limited", http.StatusTooManyRequests, "http_request_denied"},
+	CodeMethodNotAllowed:      {"method_not_allowed", http.StatusMethodNotAllowed, "http_request_denied"},
+	// RFC 9209 §2.3.11.
+	CodeUpstreamHeaderTooLarge: {"upstream_header_too_large", http.StatusBadGateway, "http_response_header_size"},
 }
 
 // String is the code as it appears in JSON bodies, logs and metrics.
@@ -150,6 +160,8 @@ func (f *refusal) write(w http.ResponseWriter, closeConn bool) {
 		h.Set("Retry-After", strconv.FormatInt(retryAfterSeconds(f.retryAfter), 10))
 	case CodeRateLimited:
 		h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
+	case CodeMethodNotAllowed:
+		h.Set("Allow", calloutMethods) // RFC 9110 §15.5.6
 	}
 	if len(f.challenge) > 0 {
 		h["Proxy-Authenticate"] = append([]string(nil), f.challenge...) // the snapshot's slice is shared
@@ -255,6 +267,8 @@ func upstreamRefusal(d *routing.Destination, err error) *refusal {
 		f.message = "the endpoint's DNS name did not resolve"
 	case CodeUpstreamTimeout:
 		f.message = "the endpoint did not answer in time"
+	case CodeUpstreamHeaderTooLarge:
+		f.message = "the endpoint's response header block is larger than limits.max_response_header_bytes"
 	default:
 		f.message = "the endpoint could not be reached"
 	}
