@@ -55,8 +55,8 @@ type fastConn struct {
 	// the connection; reads stop there, as http.Transport's do.
 	headerLeft int64
 	idleAt     time.Time
-	keys   []string // field names of the request being written, reused
-	io     io.ReadWriter
+	keys       []string // field names of the request being written, reused
+	io         io.ReadWriter
 }
 
 func newFastConn(c net.Conn, addr string) *fastConn {

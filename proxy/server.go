@@ -220,7 +220,7 @@ func New(opts Options) (*Server, error) {
 		// 431: asking for the difference makes the documented number the
 		// limit.
 		MaxHeaderBytes: max(maxHeader-netHTTPHeaderSlack, 1),
-		ErrorLog:          stdLog,
+		ErrorLog:       stdLog,
 		// A non-nil empty map keeps HTTP/2 off even behind a TLS listener
 		// offering h2: CONNECT tunnels need HTTP/1.1 hijacking.
 		TLSNextProto:                 map[string]func(*http.Server, *tls.Conn, http.Handler){},
