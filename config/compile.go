@@ -18,6 +18,7 @@ import (
 func (c *compiler) compile(r *rawConfig) *Config {
 	cfg := &Config{
 		Listen:   c.listen(r.Listen),
+		Engine:   c.engine(r.Engine),
 		Warmup:   c.duration("warmup", r.Warmup, 0),
 		Sync:     Sync{Interval: c.duration("sync.interval", r.Sync.Interval, MinSyncInterval)},
 		AWS:      c.aws(r.AWS),
@@ -242,20 +243,35 @@ func (c *compiler) timeouts(r rawTimeouts) Timeouts {
 	}
 }
 
-// Bounds of limits.max_header_bytes: below 1 KiB ordinary requests fail;
-// above 16 MiB one client could hold a lot of memory.
+// Bounds of limits.max_header_bytes and max_response_header_bytes: below
+// 8 KiB ordinary messages with a cookie or a token fail (and net/http cannot
+// enforce less than 4 KiB); above 16 MiB one message could hold a lot of
+// memory.
 const (
-	minHeaderBytes = 1 << 10
+	minHeaderBytes = 8 << 10
 	maxHeaderBytes = 16 << 20
 )
 
 func (c *compiler) limits(r rawLimits) Limits {
-	if r.MaxHeaderBytes < minHeaderBytes || r.MaxHeaderBytes > maxHeaderBytes {
-		c.errorf("limits.max_header_bytes", ErrInvalid, "must be between %d and %d, got %d", minHeaderBytes, maxHeaderBytes, r.MaxHeaderBytes)
+	for _, k := range []struct {
+		key string
+		v   int
+	}{{"limits.max_header_bytes", r.MaxHeaderBytes}, {"limits.max_response_header_bytes", r.MaxResponseHeaderBytes}} {
+		if k.v < minHeaderBytes || k.v > maxHeaderBytes {
+			c.errorf(k.key, ErrInvalid, "must be between %d and %d, got %d", minHeaderBytes, maxHeaderBytes, k.v)
+		}
 	}
 	l := c.flowLimits(r)
 	l.MaxHeaderBytes = r.MaxHeaderBytes
+	l.MaxResponseHeaderBytes = r.MaxResponseHeaderBytes
 	return l
+}
+
+func (c *compiler) engine(v string) string {
+	if v != EngineFast && v != EngineStdlib {
+		c.errorf("engine", ErrInvalid, "must be %q or %q, got %q", EngineFast, EngineStdlib, v)
+	}
+	return v
 }
 
 func (c *compiler) admin(r rawAdmin) Admin {

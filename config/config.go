@@ -35,6 +35,7 @@ type Config struct {
 	Hash string // hex SHA-256 of the file's bytes
 
 	Listen   Listen
+	Engine   string        // EngineFast or EngineStdlib; restart to change
 	Warmup   time.Duration // zero turns warm-up off
 	Sync     Sync
 	AWS      AWS
@@ -146,13 +147,14 @@ type Timeouts struct {
 }
 
 // Limits bound what one client can make callgate hold. Zero counts and
-// rates mean no limit. Only MaxHeaderBytes needs a restart to change.
+// rates mean no limit. Only the two header limits need a restart to change.
 type Limits struct {
-	MaxHeaderBytes int   // request header size limit, bytes
-	MaxTunnels     int64 // open CONNECT tunnels, all named credentials together
-	MaxRequests    int64 // absolute and callout requests in flight, together
-	PerCredential  CredentialLimits
-	ClientRate     Rate
+	MaxHeaderBytes         int   // request line and header block, bytes
+	MaxResponseHeaderBytes int   // an endpoint's response header block, bytes
+	MaxTunnels             int64 // open CONNECT tunnels, all named credentials together
+	MaxRequests            int64 // absolute and callout requests in flight, together
+	PerCredential          CredentialLimits
+	ClientRate             Rate
 }
 
 // Admin configures the admin API.

@@ -185,7 +185,8 @@ func TestDefaults(t *testing.T) {
 			HeaderRead: 10 * time.Second, Dial: 10 * time.Second, TLSHandshake: 10 * time.Second,
 			ResponseHeader: 30 * time.Second, IdleTunnel: 5 * time.Minute, IdleConn: 90 * time.Second,
 		},
-		Limits:           Limits{MaxHeaderBytes: 65536},
+		Engine:           EngineFast,
+		Limits:           Limits{MaxHeaderBytes: 65536, MaxResponseHeaderBytes: 65536},
 		ProxyAuth:        ProxyAuth{Realm: "callgate"},
 		Shutdown:         Shutdown{Drain: 30 * time.Second},
 		Connections:      []connstate.Connection{},
@@ -233,6 +234,7 @@ func TestValidFull(t *testing.T) {
 		}
 	}
 	check("Listen", cfg.Listen, Listen{Proxy: "127.0.0.1:13128", Admin: "[::1]:19090"})
+	check("Engine", cfg.Engine, EngineStdlib)
 	check("Warmup", cfg.Warmup, time.Duration(0))
 	check("Sync", cfg.Sync, Sync{Interval: time.Minute})
 	check("AWS", cfg.AWS, AWS{
@@ -256,7 +258,7 @@ func TestValidFull(t *testing.T) {
 		ResponseHeader: 4 * time.Second, IdleTunnel: 5 * time.Second, IdleConn: 6 * time.Second,
 	})
 	check("Limits", cfg.Limits, Limits{
-		MaxHeaderBytes: 8192, MaxTunnels: 1000, MaxRequests: 2000,
+		MaxHeaderBytes: 8192, MaxResponseHeaderBytes: 16384, MaxTunnels: 1000, MaxRequests: 2000,
 		PerCredential: CredentialLimits{MaxTunnels: 100, MaxRequests: 200},
 		ClientRate:    Rate{RequestsPerSecond: 50.5, Burst: 100},
 	})

@@ -69,12 +69,14 @@ func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logge
 		dialer = simulatedDialer{sim: sim, next: &net.Dialer{}}
 	}
 	a.proxy, err = proxy.New(proxy.Options{
-		Gate:           a.manager,
-		Dial:           dialer,
-		Timeouts:       proxy.Timeouts(cfg.Timeouts), // same fields: a change to either fails to compile here
-		MaxHeaderBytes: cfg.Limits.MaxHeaderBytes,
-		Logger:         log.Named("proxy"),
-		Metrics:        proxy.NewMetrics(reg),
+		Gate:                   a.manager,
+		Dial:                   dialer,
+		Timeouts:               proxy.Timeouts(cfg.Timeouts), // same fields: a change to either fails to compile here
+		MaxHeaderBytes:         cfg.Limits.MaxHeaderBytes,
+		MaxResponseHeaderBytes: cfg.Limits.MaxResponseHeaderBytes,
+		Engine:                 proxyEngine(cfg.Engine),
+		Logger:                 log.Named("proxy"),
+		Metrics:                proxy.NewMetrics(reg),
 	})
 	if err != nil {
 		return nil, err
@@ -287,6 +289,12 @@ func restartOnlyChanges(old, cfg *config.Config) []string {
 	if old.Limits.MaxHeaderBytes != cfg.Limits.MaxHeaderBytes {
 		out = append(out, "limits.max_header_bytes")
 	}
+	if old.Limits.MaxResponseHeaderBytes != cfg.Limits.MaxResponseHeaderBytes {
+		out = append(out, "limits.max_response_header_bytes")
+	}
+	if old.Engine != cfg.Engine {
+		out = append(out, "engine")
+	}
 
 	return out
 }
@@ -318,4 +326,13 @@ func (a *app) credentialViews() []admin.CredentialView {
 		out = append(out, v)
 	}
 	return out
+}
+
+// proxyEngine maps the config's engine name (validated by config) to the
+// proxy's.
+func proxyEngine(name string) proxy.Engine {
+	if name == config.EngineStdlib {
+		return proxy.EngineStdlib
+	}
+	return proxy.EngineFast
 }
