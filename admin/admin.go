@@ -61,13 +61,18 @@ type Options struct {
 	Credentials func() []CredentialView
 	// Simulator is set only in simulated mode with acceptance: manual.
 	Simulator Simulator
-	// Token, when it returns non-empty, is the bearer token every POST
-	// route requires.
-	Token func() string
+	// TokenFile returns the path of the file holding the bearer token every
+	// POST route requires, read on each request so it can rotate. Nil or ""
+	// leaves those routes open. A file that is empty, whitespace-only or
+	// unreadable makes them refuse every request (503) until it holds a
+	// token again.
+	TokenFile func() string
 	// ProtectReads, when it returns true, makes the GET /v1/ routes require
 	// the token too (/healthz, /readyz and /metrics stay open for probes
 	// and scrapers). Nil protects only the POST routes.
 	ProtectReads func() bool
+	// Metrics records the token file's state; nil records nothing.
+	Metrics *Metrics
 	// Gatherer serves /metrics; nil serves none.
 	Gatherer prometheus.Gatherer
 	// ShuttingDown makes /readyz answer 503 once shutdown has begun.
@@ -78,8 +83,9 @@ type Options struct {
 }
 
 type handler struct {
-	opts Options
-	mux  *http.ServeMux
+	opts  Options
+	mux   *http.ServeMux
+	token *tokenFile
 }
 
 // New returns the admin API handler.
@@ -90,9 +96,17 @@ func New(opts Options) http.Handler {
 	if opts.ActionTimeout == 0 {
 		opts.ActionTimeout = 30 * time.Second
 	}
-	h := &handler{opts: opts, mux: http.NewServeMux()}
+	h := &handler{opts: opts, mux: http.NewServeMux(),
+		token: &tokenFile{path: opts.TokenFile, log: opts.Logger, metrics: opts.Metrics}}
+	_, _ = h.token.current() // the gauge tells the truth from the start; a bad file is logged
 	if opts.Gatherer != nil {
-		h.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+		metrics := promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})
+		h.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			// Checking on each scrape keeps the token gauge (and the log)
+			// current when no one calls a protected route.
+			_, _ = h.token.current()
+			metrics.ServeHTTP(w, r)
+		})
 	}
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -123,17 +137,21 @@ func (h *handler) readyz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // protect requires the bearer token, compared in constant time, on routes
-// that change state.
+// that change state. A token file that holds no token refuses everyone:
+// failing open would hand the routes to anyone who can reach the port.
 func (h *handler) protect(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if h.opts.Token != nil {
-			if want := h.opts.Token(); want != "" {
-				got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-				if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-					w.Header().Set("WWW-Authenticate", `Bearer realm="callgate-admin"`)
-					writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
-					return
-				}
+		want, err := h.token.current()
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "admin_token_unavailable", tokenRefusal(err))
+			return
+		}
+		if want != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="callgate-admin"`)
+				writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
+				return
 			}
 		}
 		next(w, r)
