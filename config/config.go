@@ -164,6 +164,11 @@ type Admin struct {
 	// ProtectReads makes the GET routes require the token too, except
 	// /healthz, /readyz and /metrics (probes and scrapers).
 	ProtectReads bool
+	// Hosts are the names, besides the listener's own address, that a
+	// request's Host may use: "host" (any port) or "host:port", lower case,
+	// an IPv6 address in brackets. Others are refused, against DNS
+	// rebinding.
+	Hosts []string
 }
 
 // Shutdown paces a graceful stop.
