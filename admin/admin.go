@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -50,6 +51,17 @@ type CredentialView struct {
 
 // Options wires the admin handler. Nil fields disable what they serve.
 type Options struct {
+	// Addr is the address the admin listener is bound to (its Addr()).
+	// Every request must name it in Host, or name ListenHost or one of
+	// Hosts: see hostPolicy. New panics without it.
+	Addr net.Addr
+	// ListenHost is the host of listen.admin as configured; when it is a
+	// name rather than an address, Host may name it too.
+	ListenHost string
+	// Hosts returns admin.hosts: further names Host may use, each "host"
+	// (any port) or "host:port". Nil adds none.
+	Hosts func() []string
+
 	Connections Connections
 	// Reload runs one reload through the single reload goroutine and
 	// returns its error; nil disables POST /-/reload.
@@ -88,10 +100,15 @@ type handler struct {
 	token *tokenFile
 }
 
-// New returns the admin API handler.
+// New returns the admin API handler. It panics when opts.Addr is missing
+// or not an IP address and port: without it no Host could be checked.
 func New(opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
+	}
+	hosts, err := newHostPolicy(opts.Addr, opts.ListenHost, opts.Hosts)
+	if err != nil {
+		panic(err)
 	}
 	if opts.ActionTimeout == 0 {
 		opts.ActionTimeout = 30 * time.Second
@@ -120,7 +137,7 @@ func New(opts Options) http.Handler {
 	if opts.Simulator != nil {
 		h.mux.HandleFunc("POST /v1/simulated/{name}/{action}", h.protect(h.simulatedAction))
 	}
-	return h
+	return &boundary{hosts: hosts, cross: http.NewCrossOriginProtection(), log: opts.Logger, next: h}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }

@@ -71,10 +71,13 @@ func startAPI(t *testing.T, tweak func(*admin.Options)) (*httptest.Server, *conn
 			return []admin.CredentialView{{Name: "PartnerOrders", Host: "api.partner.example", Port: 8443, Connection: "partner_orders"}}
 		},
 	}
+	srv := httptest.NewUnstartedServer(nil)
+	opts.Addr = srv.Listener.Addr()
 	if tweak != nil {
 		tweak(&opts)
 	}
-	srv := httptest.NewServer(admin.New(opts))
+	srv.Config.Handler = admin.New(opts)
+	srv.Start()
 	t.Cleanup(srv.Close)
 	return srv, m, reg
 }

@@ -168,6 +168,9 @@ func startServer(parent context.Context, path string, log *zap.Logger, opts serv
 	}
 	s.adminHS = &http.Server{
 		Handler: admin.New(admin.Options{
+			Addr:           s.adminLn.Addr(),
+			ListenHost:     listenHost(cfg.Listen.Admin),
+			Hosts:          func() []string { return a.cfg.Load().Admin.Hosts },
 			Connections:    a.manager,
 			Reload:         a.reloader.Reload,
 			Credentials:    a.credentialViews,
