@@ -275,11 +275,12 @@ func (c *compiler) engine(v string) string {
 }
 
 func (c *compiler) admin(r rawAdmin) Admin {
+	hosts := c.adminHosts(r.Hosts)
 	if r.TokenFile == "" {
 		if r.ProtectReads {
 			c.errorf("admin.protect_reads", ErrInvalid, "needs admin.token_file: there is no token to require")
 		}
-		return Admin{}
+		return Admin{Hosts: hosts}
 	}
 	p := c.resolvePath(r.TokenFile)
 	if c.checkReadable("admin.token_file", "admin token file", p) {
@@ -291,5 +292,5 @@ func (c *compiler) admin(r rawAdmin) Admin {
 			c.errorf("admin.token_file", ErrFile, "admin token file %q is empty", p)
 		}
 	}
-	return Admin{TokenFile: p, ProtectReads: r.ProtectReads}
+	return Admin{TokenFile: p, ProtectReads: r.ProtectReads, Hosts: hosts}
 }

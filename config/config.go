@@ -161,11 +161,17 @@ type Limits struct {
 type Admin struct {
 	// TokenFile holds the bearer token required on the admin POST routes,
 	// re-read on each use so it can rotate; "" leaves them open (the admin
-	// listener is loopback by default).
+	// listener is loopback by default). A file that holds no token at run
+	// time closes them rather than opening them.
 	TokenFile string
 	// ProtectReads makes the GET routes require the token too, except
 	// /healthz, /readyz and /metrics (probes and scrapers).
 	ProtectReads bool
+	// Hosts are the names, besides the listener's own address, that a
+	// request's Host may use: "host" (any port) or "host:port", lower case,
+	// an IPv6 address in brackets. Others are refused, against DNS
+	// rebinding.
+	Hosts []string
 }
 
 // Shutdown paces a graceful stop.

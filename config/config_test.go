@@ -264,7 +264,9 @@ func TestValidFull(t *testing.T) {
 	})
 	check("ProxyAuth", cfg.ProxyAuth, ProxyAuth{Required: true, Realm: "egress"})
 	checkValidClients(t, cfg.Clients)
-	check("Admin", cfg.Admin, Admin{TokenFile: "testdata/secrets/admin-token", ProtectReads: true})
+	check("Admin", cfg.Admin, Admin{TokenFile: "testdata/secrets/admin-token", ProtectReads: true, Hosts: []string{
+		"callgate-admin.egress.svc", "callgate-admin.egress.svc:8443", "[fd00::5]:9090", "[fd00::6]", "10.0.0.5",
+	}})
 	check("Shutdown", cfg.Shutdown, Shutdown{Drain: 7 * time.Second, ReadyDelay: 8 * time.Second})
 	check("Connections", cfg.Connections, []connstate.Connection{
 		{

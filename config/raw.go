@@ -125,8 +125,9 @@ type rawClientBasic struct {
 }
 
 type rawAdmin struct {
-	TokenFile    string `yaml:"token_file"`
-	ProtectReads bool   `yaml:"protect_reads"`
+	TokenFile    string   `yaml:"token_file"`
+	ProtectReads bool     `yaml:"protect_reads"`
+	Hosts        []string `yaml:"hosts"`
 }
 
 type rawShutdown struct {
