@@ -59,7 +59,8 @@ func (c *compiler) positive(key string, d time.Duration) time.Duration {
 }
 
 func (c *compiler) listen(r rawListen) Listen {
-	l := Listen{Proxy: c.listenAddr("listen.proxy", r.Proxy), Admin: c.listenAddr("listen.admin", r.Admin)}
+	l := Listen{Proxy: c.listenAddr("listen.proxy", r.Proxy), Admin: c.listenAddr("listen.admin", r.Admin),
+		Names: c.hostList("listen.names", r.Names)}
 	if l.Proxy != "" && l.Proxy == l.Admin && !strings.HasSuffix(l.Proxy, ":0") {
 		c.errorf("listen.admin", ErrDuplicate, "%s is also listen.proxy; the two listeners need different addresses", l.Admin)
 	}
@@ -275,7 +276,7 @@ func (c *compiler) engine(v string) string {
 }
 
 func (c *compiler) admin(r rawAdmin) Admin {
-	hosts := c.adminHosts(r.Hosts)
+	hosts := c.hostList("admin.hosts", r.Hosts)
 	if r.TokenFile == "" {
 		if r.ProtectReads {
 			c.errorf("admin.protect_reads", ErrInvalid, "needs admin.token_file: there is no token to require")

@@ -63,6 +63,10 @@ type Config struct {
 type Listen struct {
 	Proxy string
 	Admin string
+	// Names are the proxy listener's own names (host or host:port,
+	// normalised), besides its address: an absolute-form /callout/ request
+	// to one of them is the callout form. Nil when none.
+	Names []string
 }
 
 // Sync is the steady-state control loop period.

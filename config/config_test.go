@@ -233,7 +233,7 @@ func TestValidFull(t *testing.T) {
 			t.Errorf("%s:\n got %#v\nwant %#v", name, got, want)
 		}
 	}
-	check("Listen", cfg.Listen, Listen{Proxy: "127.0.0.1:13128", Admin: "[::1]:19090"})
+	check("Listen", cfg.Listen, Listen{Proxy: "127.0.0.1:13128", Admin: "[::1]:19090", Names: []string{"callgate.egress.svc", "callgate:3128"}})
 	check("Engine", cfg.Engine, EngineStdlib)
 	check("Warmup", cfg.Warmup, time.Duration(0))
 	check("Sync", cfg.Sync, Sync{Interval: time.Minute})

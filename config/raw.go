@@ -28,8 +28,9 @@ type rawConfig struct {
 }
 
 type rawListen struct {
-	Proxy string `yaml:"proxy"`
-	Admin string `yaml:"admin"`
+	Proxy string   `yaml:"proxy"`
+	Admin string   `yaml:"admin"`
+	Names []string `yaml:"names"`
 }
 
 type rawSync struct {

@@ -21,13 +21,8 @@ const calloutMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 // to the named credential's URL + path itself, originating TLS for https
 // credentials (verified against the credential's host) and injecting the
 // credential's authentication.
-func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request, st *state, sum *summary) {
-	// The raw request target, not r.URL.Path: the decoded path has already
-	// turned "%2F" into "/" and "%2e%2e" into "..".
-	raw := r.RequestURI
-	if i := strings.IndexByte(raw, '?'); i >= 0 {
-		raw = raw[:i]
-	}
+// raw is the escaped request path (calloutTarget).
+func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request, raw string, st *state, sum *summary) {
 	name, rest, err := parseCalloutPath(raw)
 	if err != nil {
 		s.refuse(w, sum, badRequest(nil, "the callout path must be /callout/{NamedCredential}/{path} without '.', '..' or encoded '/' segments", err), false)

@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,6 +142,10 @@ type Options struct {
 	Logger *zap.Logger
 	// Metrics receives the request metrics; nil keeps unregistered ones.
 	Metrics *Metrics
+	// SelfNames are the proxy listener's own names besides its address,
+	// "host" or "host:port", normalised as routing.NormalizeHost does: an
+	// absolute-form /callout/ request to one of them is the callout form.
+	SelfNames []string
 }
 
 // Server serves the proxy listener. Its methods are safe for concurrent
@@ -166,6 +169,7 @@ type Server struct {
 	maxRespHeaderBytes int64
 	engine             Engine
 
+	self      selfAddr
 	lanes     lanes // connections the lane serves (lane.go)
 	lnMu      sync.Mutex
 	listeners map[*laneListener]struct{}
@@ -206,6 +210,7 @@ func New(opts Options) (*Server, error) {
 		s.maxRespHeaderBytes = DefaultMaxResponseHeaderBytes
 	}
 	s.engine = opts.Engine
+	s.self = newSelfAddr(opts.SelfNames)
 	// net/http's own messages (malformed requests it answers itself, TLS
 	// handshake failures) are client-triggered: debug, not noise.
 	stdLog, err := zap.NewStdLogAt(s.log, zap.DebugLevel)
@@ -320,16 +325,20 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// body are never read as another request.
 		w.Header().Set("Connection", "close")
 	}
+	var callout string
+	if r.Method != http.MethodConnect {
+		callout = s.calloutTarget(r)
+	}
 	switch {
 	case r.Method == http.MethodConnect:
 		sum.form = formConnect
 		handedOff = s.serveConnect(w, r, st, sum)
+	case callout != "":
+		sum.form = formCallout
+		s.serveCallout(w, r, callout, st, sum)
 	case r.URL.IsAbs():
 		sum.form = formAbsolute
 		s.serveAbsolute(w, r, st, sum)
-	case strings.HasPrefix(r.URL.Path, calloutPrefix) && r.URL.Host == "":
-		sum.form = formCallout
-		s.serveCallout(w, r, st, sum)
 	default:
 		sum.form = formOther
 		s.refuse(w, sum, badRequest(nil,

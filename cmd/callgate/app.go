@@ -75,6 +75,7 @@ func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logge
 		MaxHeaderBytes:         cfg.Limits.MaxHeaderBytes,
 		MaxResponseHeaderBytes: cfg.Limits.MaxResponseHeaderBytes,
 		Engine:                 proxyEngine(cfg.Engine),
+		SelfNames:              cfg.Listen.Names,
 		Logger:                 log.Named("proxy"),
 		Metrics:                proxy.NewMetrics(reg),
 	})
