@@ -25,8 +25,9 @@ const (
 
 // Options are the dependencies of an Injector. The zero value works.
 type Options struct {
-	// HTTPClient makes OAuth 2.0 token requests. Nil means a client with a
-	// 30s timeout over a clone of http.DefaultTransport.
+	// HTTPClient makes OAuth 2.0 token requests, as it is. Nil means a
+	// client with a 30s timeout that dials the token host directly, never
+	// through a proxy named by the environment.
 	HTTPClient *http.Client
 	// AWSConfig loads the AWS configuration for aws_sigv4: its Credentials
 	// sign (or, with RoleARN, assume the role through STS, honouring
@@ -47,6 +48,7 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 
 	noWatch bool // tests: exercise the stat fallback alone
+	tokenTestHooks
 }
 
 // applier is one kind of authentication.

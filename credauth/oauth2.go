@@ -34,14 +34,15 @@ const (
 // starts exactly one fetch that every concurrent request waits on, each
 // until its own context ends.
 type oauth2Auth struct {
-	spec   OAuth2Spec
-	secret source
-	client *http.Client
-	now    func() time.Time
-	early  time.Duration
-	log    *zap.Logger
-	ctx    context.Context // cancelled by close: ends fetches
-	cancel context.CancelFunc
+	spec      OAuth2Spec
+	secret    source
+	client    *http.Client
+	ownClient bool // made here, so close closes its idle connections
+	now       func() time.Time
+	early     time.Duration
+	log       *zap.Logger
+	ctx       context.Context // cancelled by close: ends fetches
+	cancel    context.CancelFunc
 
 	tok    atomic.Pointer[cachedToken]
 	failed atomic.Pointer[tokenFailure] // the last failed request; nil after a success
@@ -97,17 +98,13 @@ func newOAuth2(s *OAuth2Spec, load loader, opts Options, log *zap.Logger) (*oaut
 	}
 	o := &oauth2Auth{spec: *s, secret: secret, client: opts.HTTPClient, now: opts.Now, early: s.EarlyExpiry, log: log}
 	if o.client == nil {
-		o.client = defaultHTTPClient()
+		o.client, o.ownClient = tokenClient(opts), true
 	}
 	if o.early == 0 {
 		o.early = defaultEarlyExpiry
 	}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	return o, nil
-}
-
-func defaultHTTPClient() *http.Client {
-	return &http.Client{Timeout: tokenTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 }
 
 func (o *oauth2Auth) apply(r *http.Request) error {
@@ -247,4 +244,7 @@ func (o *oauth2Auth) close() {
 	o.mu.Unlock()
 	o.cancel()
 	o.wg.Wait()
+	if o.ownClient {
+		o.client.CloseIdleConnections()
+	}
 }

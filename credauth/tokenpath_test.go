@@ -1,0 +1,110 @@
+package credauth_test
+
+import (
+	"context"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/callgate/callgate/credauth"
+)
+
+// recordingProxy is a listener named as the environment's proxy: it
+// counts connections and closes each at once.
+type recordingProxy struct {
+	ln    net.Listener
+	conns atomic.Int64
+	wg    sync.WaitGroup
+}
+
+func newRecordingProxy(t *testing.T) *recordingProxy {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	p := &recordingProxy{ln: ln}
+	p.wg.Add(1)
+	go func() {
+		defer p.wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			p.conns.Add(1)
+			_ = c.Close()
+		}
+	}()
+	t.Cleanup(func() { _ = ln.Close(); p.wg.Wait() })
+	return p
+}
+
+// dialTokenHost dials tokenHost:port to 127.0.0.1:port and anything else
+// as asked, as a resolver that knows tokenHost would.
+func dialTokenHost(ctx context.Context, network, addr string) (net.Conn, error) {
+	if host, port, err := net.SplitHostPort(addr); err == nil && host == tokenHost {
+		addr = net.JoinHostPort("127.0.0.1", port)
+	}
+	var d net.Dialer
+	return d.DialContext(ctx, network, addr)
+}
+
+const envProxyChild = "CREDAUTH_TEST_ENV_PROXY_CHILD"
+
+// TestOAuth2TokenIgnoresEnvironmentProxy: with HTTPS_PROXY and HTTP_PROXY
+// naming a listener, a token is still fetched, straight from the token
+// endpoint, and the listener sees no connection. net/http reads the proxy
+// variables once per process, so the fetch runs in a child process (this
+// test again) whose environment holds them from its start.
+func TestOAuth2TokenIgnoresEnvironmentProxy(t *testing.T) {
+	if os.Getenv(envProxyChild) != "" {
+		fetchTokenByName(t)
+		return
+	}
+	proxy := newRecordingProxy(t)
+	proxyURL := "http://" + proxy.ln.Addr().String()
+	for _, k := range []string{"HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy"} {
+		t.Setenv(k, proxyURL)
+	}
+	t.Setenv("NO_PROXY", "")
+	t.Setenv("no_proxy", "")
+	t.Setenv(envProxyChild, "1")
+	ctx, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	out, err := exec.CommandContext(ctx, os.Args[0], "-test.run=^TestOAuth2TokenIgnoresEnvironmentProxy$", "-test.count=1", "-test.v").CombinedOutput()
+	if n := proxy.conns.Load(); n != 0 {
+		t.Errorf("the environment's proxy saw %d connections", n)
+	}
+	if err != nil || !strings.Contains(string(out), "--- PASS") {
+		t.Errorf("the token fetch in the child process: %v\n%s", err, out)
+	}
+}
+
+// fetchTokenByName injects a token fetched from https://idp.test:port
+// (not loopback, so an environment proxy would apply to it).
+func fetchTokenByName(t *testing.T) {
+	te := newTokenEndpoint(t)
+	_, port, _ := net.SplitHostPort(te.srv.Listener.Addr().String())
+	secret := writeSecret(t, t.TempDir(), "client-secret", "cs1")
+	opts := credauth.WithTokenTransport(credauth.Options{}, te.ca.Pool(), dialTokenHost)
+	inj := newInjector(t, "Partner", oauthSpec("https://"+net.JoinHostPort(tokenHost, port), secret), opts)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://api.partner.example/orders", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := inj.Inject(req); err != nil {
+		t.Fatalf("Inject: %v", err)
+	}
+	if got := req.Header.Get("Authorization"); got != "Bearer at-1-cs1" || te.requests.Load() != 1 {
+		t.Errorf("Authorization %q after %d token requests, want the first token", got, te.requests.Load())
+	}
+}
