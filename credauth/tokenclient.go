@@ -21,6 +21,8 @@ func tokenClient(opts Options) *http.Client {
 	if opts.tokenDial != nil {
 		t.DialContext = opts.tokenDial
 	}
+	// Set, it opens every https connection.
+	t.DialTLSContext = opts.TokenDialTLS
 	return &http.Client{Timeout: tokenTimeout, Transport: t}
 }
 

@@ -2,6 +2,8 @@ package credauth_test
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"net"
 	"net/http"
 	"os"
@@ -107,4 +109,95 @@ func fetchTokenByName(t *testing.T) {
 	if got := req.Header.Get("Authorization"); got != "Bearer at-1-cs1" || te.requests.Load() != 1 {
 		t.Errorf("Authorization %q after %d token requests, want the first token", got, te.requests.Load())
 	}
+}
+
+// hookDialer is a TokenDialTLS that records the addresses it was asked
+// for and, unless refuse is set, dials tokenEndpoint and verifies its
+// certificate for the asked host, as the contract says.
+type hookDialer struct {
+	te     *tokenEndpoint
+	refuse error
+
+	mu    sync.Mutex
+	addrs []string
+}
+
+func (h *hookDialer) dial(ctx context.Context, network, addr string) (net.Conn, error) {
+	h.mu.Lock()
+	h.addrs = append(h.addrs, addr)
+	h.mu.Unlock()
+	if h.refuse != nil {
+		return nil, h.refuse
+	}
+	host, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return nil, err
+	}
+	raw, err := dialTokenHost(ctx, network, addr)
+	if err != nil {
+		return nil, err
+	}
+	c := tls.Client(raw, &tls.Config{ServerName: host, RootCAs: h.te.ca.Pool(), MinVersion: tls.VersionTLS12})
+	if err := c.HandshakeContext(ctx); err != nil {
+		_ = raw.Close()
+		return nil, err
+	}
+	return c, nil
+}
+
+func (h *hookDialer) asked() []string {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	return append([]string(nil), h.addrs...)
+}
+
+// TestOAuth2TokenDialTLS: Options.TokenDialTLS opens the token request's
+// connection, asked for the token URL's host:port; when it refuses, the
+// token fetch fails with its error and nothing reaches the endpoint.
+func TestOAuth2TokenDialTLS(t *testing.T) {
+	te := newTokenEndpoint(t)
+	_, port, _ := net.SplitHostPort(te.srv.Listener.Addr().String())
+	addr := net.JoinHostPort(tokenHost, port)
+	secret := writeSecret(t, t.TempDir(), "client-secret", "cs1")
+	inject := func(inj *credauth.Injector) (*http.Request, error) {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		req, err := http.NewRequestWithContext(ctx, http.MethodGet, "https://api.partner.example/orders", nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return req, inj.Inject(req)
+	}
+
+	t.Run("dials through the hook", func(t *testing.T) {
+		h := &hookDialer{te: te}
+		inj := newInjector(t, "Partner", oauthSpec("https://"+addr, secret), credauth.Options{TokenDialTLS: h.dial})
+		req, err := inject(inj)
+		if err != nil {
+			t.Fatalf("Inject: %v", err)
+		}
+		if got := req.Header.Get("Authorization"); got != "Bearer at-1-cs1" {
+			t.Errorf("Authorization %q", got)
+		}
+		if got := h.asked(); len(got) != 1 || got[0] != addr {
+			t.Errorf("the hook was asked for %v, want [%s]", got, addr)
+		}
+	})
+
+	t.Run("a refusal fails the fetch", func(t *testing.T) {
+		before := te.requests.Load()
+		why := errors.New(`token host idp.test is named credential "IdP": its connection "idp" is not admitting traffic (Pending)`)
+		h := &hookDialer{te: te, refuse: why}
+		inj := newInjector(t, "Partner", oauthSpec("https://"+addr, secret), credauth.Options{TokenDialTLS: h.dial})
+		_, err := inject(inj)
+		if !errors.Is(err, credauth.ErrTokenFetch) || !strings.Contains(err.Error(), why.Error()) {
+			t.Errorf("Inject: %v, want ErrTokenFetch with the hook's reason", err)
+		}
+		if len(h.asked()) == 0 {
+			t.Error("the hook was never asked")
+		}
+		if n := te.requests.Load() - before; n != 0 {
+			t.Errorf("%d token requests reached the endpoint", n)
+		}
+	})
 }
