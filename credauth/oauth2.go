@@ -13,6 +13,8 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/callgate/callgate/internal/safeurl"
 )
 
 const (
@@ -82,9 +84,8 @@ type tokenFlight struct {
 }
 
 func newOAuth2(s *OAuth2Spec, load loader, opts Options, log *zap.Logger) (*oauth2Auth, error) {
-	u, err := url.Parse(s.TokenURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("%w: oauth2_client_credentials: token_url %q must be an absolute http(s) URL", ErrInvalidSpec, s.TokenURL)
+	if err := checkTokenURL(s.TokenURL); err != nil {
+		return nil, err
 	}
 	if s.ClientID == "" {
 		return nil, fmt.Errorf("%w: oauth2_client_credentials: client_id is required", ErrInvalidSpec)
@@ -201,7 +202,7 @@ func (o *oauth2Auth) request() (*cachedToken, error) {
 	tok, err := o.conf.Token(ctx)
 	if err != nil {
 		err = tokenError(err)
-		o.log.Warn("oauth2 token request failed", zap.String("token_url", o.spec.TokenURL), zap.Error(err))
+		o.log.Warn("oauth2 token request failed", zap.String("token_url", safeurl.Redact(o.spec.TokenURL)), zap.Error(err))
 		return nil, err
 	}
 	ct := &cachedToken{tok: tok}
@@ -219,6 +220,23 @@ func (o *oauth2Auth) request() (*cachedToken, error) {
 	}
 	o.log.Debug("oauth2 token fetched", zap.Time("refresh_at", ct.refreshAt), zap.Time("expires_at", ct.expireAt))
 	return ct, nil
+}
+
+// checkTokenURL accepts an absolute https URL without userinfo, as the
+// config does: the request carries the client secret, and its answer a
+// bearer token. Errors quote the URL redacted.
+func checkTokenURL(raw string) error {
+	u, err := safeurl.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: oauth2_client_credentials: token_url: %v", ErrInvalidSpec, err)
+	case u.User != nil:
+		return fmt.Errorf("%w: oauth2_client_credentials: token_url %q must not contain userinfo; the client secret has its own source",
+			ErrInvalidSpec, safeurl.Redact(raw))
+	case u.Scheme != "https" || u.Host == "":
+		return fmt.Errorf("%w: oauth2_client_credentials: token_url %q must be an absolute https URL", ErrInvalidSpec, safeurl.Redact(raw))
+	}
+	return nil
 }
 
 // tokenError describes a failed token request without the endpoint's

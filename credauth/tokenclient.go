@@ -21,7 +21,7 @@ func tokenClient(opts Options) *http.Client {
 	if opts.tokenDial != nil {
 		t.DialContext = opts.tokenDial
 	}
-	// Set, it opens every https connection.
+	// Set, it opens every https connection, and token_url is https.
 	t.DialTLSContext = opts.TokenDialTLS
 	return &http.Client{Timeout: tokenTimeout, Transport: t}
 }

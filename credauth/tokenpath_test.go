@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
+	"fmt"
 	"net"
 	"net/http"
 	"os"
@@ -13,6 +14,10 @@ import (
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"go.uber.org/zap"
+	"go.uber.org/zap/zapcore"
+	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/callgate/callgate/credauth"
 )
@@ -200,4 +205,42 @@ func TestOAuth2TokenDialTLS(t *testing.T) {
 			t.Errorf("%d token requests reached the endpoint", n)
 		}
 	})
+}
+
+// TestTokenURLNeverPrintsUserinfo: a token_url with userinfo, or one that
+// is wrong in another way besides, is refused without the password in the
+// error or the log; a failing fetch logs token_url.
+func TestTokenURLNeverPrintsUserinfo(t *testing.T) {
+	const pw = "s3cr3tpw"
+	core, logs := observer.New(zapcore.DebugLevel)
+	secret := writeSecret(t, t.TempDir(), "client-secret", "cs1")
+	for _, raw := range []string{
+		"https://user:" + pw + "@login.example/token",
+		"https://" + pw + "@login.example/token",
+		"http://user:" + pw + "@login.example/token",
+		"https://user:" + pw + "@login example/token",
+		"user:" + pw + "@login.example/token",
+	} {
+		_, err := credauth.New("Partner", oauthSpec(raw, secret), credauth.Options{Logger: zap.New(core)})
+		if !errors.Is(err, credauth.ErrInvalidSpec) || strings.Contains(err.Error(), pw) {
+			t.Errorf("New with token_url %q: %v, want ErrInvalidSpec without the password", raw, err)
+		}
+	}
+
+	te := newTokenEndpoint(t)
+	te.fail.Store(true)
+	inj := newInjector(t, "Partner", oauthSpec(te.srv.URL, secret), credauth.Options{Logger: zap.New(core), HTTPClient: te.srv.Client()})
+	req, _ := http.NewRequest(http.MethodGet, "https://api.partner.example/", nil)
+	if err := inj.Inject(req); !errors.Is(err, credauth.ErrTokenFetch) {
+		t.Fatalf("Inject: %v, want ErrTokenFetch", err)
+	}
+	failed := logs.FilterMessage("oauth2 token request failed").All()
+	if len(failed) == 0 || failed[0].ContextMap()["token_url"] != te.srv.URL+"/oauth/token" {
+		t.Errorf("token failure log %v, want it to name token_url", failed)
+	}
+	for _, en := range logs.All() {
+		if line := fmt.Sprintf("%s %v", en.Message, en.ContextMap()); strings.Contains(line, pw) {
+			t.Errorf("a log line holds the password: %s", line)
+		}
+	}
 }
