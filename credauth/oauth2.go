@@ -240,7 +240,8 @@ func checkTokenURL(raw string) error {
 }
 
 // tokenError describes a failed token request without the endpoint's
-// response body, which may echo what was sent (the client secret).
+// response body, which may echo what was sent (the client secret), or a
+// URL's userinfo.
 func tokenError(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
@@ -252,6 +253,12 @@ func tokenError(err error) error {
 			msg += fmt.Sprintf(" (error %q)", re.ErrorCode)
 		}
 		return fmt.Errorf("%w: %s", ErrTokenFetch, msg)
+	}
+	// net/http strips the password of the request URL it quotes, but not
+	// of a redirect's Location. The error is this request's own.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = safeurl.Redact(ue.URL)
 	}
 	return fmt.Errorf("%w: %w", ErrTokenFetch, err)
 }

@@ -4,8 +4,11 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"fmt"
 	"net"
 	"net/http"
+
+	"github.com/callgate/callgate/internal/safeurl"
 )
 
 // tokenClient is the client for OAuth 2.0 token requests when
@@ -23,7 +26,14 @@ func tokenClient(opts Options) *http.Client {
 	}
 	// Set, it opens every https connection, and token_url is https.
 	t.DialTLSContext = opts.TokenDialTLS
-	return &http.Client{Timeout: tokenTimeout, Transport: t}
+	return &http.Client{Timeout: tokenTimeout, Transport: t, CheckRedirect: refuseRedirect}
+}
+
+// refuseRedirect keeps the token request on the path token_url names: a
+// 307 or 308 would resend the form, client secret and all, wherever it
+// points, plain http included.
+func refuseRedirect(req *http.Request, _ []*http.Request) error {
+	return fmt.Errorf("the token endpoint redirected to %s; token requests go to token_url only", safeurl.Redact(req.URL.String()))
 }
 
 // tokenTestHooks are Options fields for this package's tests only.

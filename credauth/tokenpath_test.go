@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/exec"
 	"strings"
@@ -20,6 +21,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/callgate/callgate/credauth"
+	"github.com/callgate/callgate/internal/certgen"
 )
 
 // recordingProxy is a listener named as the environment's proxy: it
@@ -242,5 +244,37 @@ func TestTokenURLNeverPrintsUserinfo(t *testing.T) {
 		if line := fmt.Sprintf("%s %v", en.Message, en.ContextMap()); strings.Contains(line, pw) {
 			t.Errorf("a log line holds the password: %s", line)
 		}
+	}
+}
+
+// TestOAuth2TokenRedirectRefused: a token endpoint that redirects (307
+// would resend the form, client secret and all) fails the fetch; the
+// redirect's target, here plain http, sees nothing.
+func TestOAuth2TokenRedirectRefused(t *testing.T) {
+	target := newRecordingProxy(t) // counts connections
+	ca, err := certgen.NewCA("credauth redirect CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Server("127.0.0.1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	redirector := httptest.NewUnstartedServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, "http://user:s3cr3tpw@"+target.ln.Addr().String()+"/token", http.StatusTemporaryRedirect)
+	}))
+	redirector.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
+	redirector.StartTLS()
+	t.Cleanup(redirector.Close)
+
+	secret := writeSecret(t, t.TempDir(), "client-secret", "cs1")
+	inj := newInjector(t, "Partner", oauthSpec(redirector.URL, secret), credauth.WithTokenTransport(credauth.Options{}, ca.Pool(), nil))
+	req, _ := http.NewRequest(http.MethodGet, "https://api.partner.example/", nil)
+	err = inj.Inject(req)
+	if !errors.Is(err, credauth.ErrTokenFetch) || !strings.Contains(err.Error(), "redirected") || strings.Contains(err.Error(), "s3cr3tpw") {
+		t.Errorf("Inject: %v, want ErrTokenFetch naming the redirect, without its password", err)
+	}
+	if n := target.conns.Load(); n != 0 {
+		t.Errorf("the redirect's target saw %d connections", n)
 	}
 }
