@@ -3,12 +3,12 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/callgate/callgate/internal/safeurl"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -76,7 +76,7 @@ func (c *compiler) listenAddr(key, v string) string {
 	}
 	host, port, err := net.SplitHostPort(v)
 	if err != nil {
-		c.errorf(key, ErrInvalid, "want host:port, got %q", v)
+		c.errorf(key, ErrInvalid, "want host:port, got %q", safeurl.Redact(v)) // a URL pasted here may hold a password
 		return v
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
@@ -94,7 +94,7 @@ func (c *compiler) listenAddr(key, v string) string {
 func (c *compiler) dialAddr(key, v string) {
 	host, port, err := net.SplitHostPort(v)
 	if err != nil || host == "" {
-		c.errorf(key, ErrInvalid, "want host:port, got %q", v)
+		c.errorf(key, ErrInvalid, "want host:port, got %q", safeurl.Redact(v)) // a URL pasted here may hold a password
 		return
 	}
 	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
@@ -105,17 +105,26 @@ func (c *compiler) dialAddr(key, v string) {
 	}
 }
 
-// httpURL checks an absolute http(s) URL with a host.
-func (c *compiler) httpURL(key, v string) {
-	u, err := url.Parse(v)
-	if err != nil {
+// httpURL checks an absolute http(s) URL with a host and no userinfo
+// (https alone when httpsOnly); where says where credentials go instead.
+// Messages quote the URL redacted: config errors reach reload logs and
+// the admin API, and userinfo may hold a password or token.
+func (c *compiler) httpURL(key, v string, httpsOnly bool, where string) {
+	u, err := safeurl.Parse(v)
+	switch {
+	case err != nil:
 		c.errorf(key, ErrInvalid, "not a URL: %v", err)
-		return
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.errorf(key, ErrInvalid, "want an absolute http:// or https:// URL, got %q", v)
+	case u.User != nil:
+		c.errorf(key, ErrInvalid, "%q: the URL must not contain userinfo (a user name or password); %s", safeurl.Redact(v), where)
+	case httpsOnly && (u.Scheme != "https" || u.Host == ""):
+		c.errorf(key, ErrInvalid, "want an absolute https:// URL, got %q", safeurl.Redact(v))
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		c.errorf(key, ErrInvalid, "want an absolute http:// or https:// URL, got %q", safeurl.Redact(v))
 	}
 }
+
+// noURLCredentials is httpURL's where for URLs that need no credentials.
+const noURLCredentials = "callgate never sends credentials in a URL"
 
 var (
 	reRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
@@ -144,7 +153,7 @@ func (c *compiler) aws(r rawAWS) AWS {
 		c.region("aws.region", r.Region)
 	}
 	if r.EndpointURL != "" {
-		c.httpURL("aws.endpoint_url", r.EndpointURL)
+		c.httpURL("aws.endpoint_url", r.EndpointURL, false, noURLCredentials)
 	}
 	if r.VpcID != "" && !reVpcID.MatchString(r.VpcID) {
 		c.errorf("aws.vpc_id", ErrInvalid, "%q is not a VPC ID (vpc- and hex)", r.VpcID)

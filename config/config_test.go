@@ -101,6 +101,10 @@ func TestInvalidFixtures(t *testing.T) {
 				t.Errorf("Load returned a config together with errors")
 			}
 			got := splitErrors(t, err)
+			// The password fixtures put in URLs: no error may quote it.
+			if strings.Contains(err.Error(), urlTestPassword) {
+				t.Errorf("an error quotes a URL's password")
+			}
 			for _, w := range wants {
 				prefix := "config " + file
 				if w.line > 0 {

@@ -38,6 +38,7 @@ type app struct {
 	manager *connstate.Manager
 	proxy   *proxy.Server
 	certs   *certChecker
+	tokens  *tokenDialer // opens OAuth 2.0 token request connections
 
 	mu        sync.Mutex // guards injectors; held only by the reload goroutine and Close
 	injectors map[string]*injector
@@ -83,6 +84,7 @@ func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logge
 		return nil, err
 	}
 	a.certs = newCertChecker(a.proxy, a.manager, log.Named("certcheck"))
+	a.tokens = newTokenDialer(a.proxy, a.manager)
 	a.reloader = newReloader(a.reloadFromFile)
 	if err := a.apply(cfg); err != nil {
 		return nil, err
@@ -213,7 +215,7 @@ func (a *app) buildInjectors(cfg *config.Config, previous map[string]*injector) 
 			out[nc.Name] = old
 			continue
 		}
-		opts := credauth.Options{Logger: a.log} // credauth names its logger itself
+		opts := credauth.Options{Logger: a.log, TokenDialTLS: a.tokens.DialTLS} // credauth names its logger itself
 		if s := nc.Auth.SigV4; s != nil && cfg.AWS.Mode == "aws" && cfg.AWS.EndpointURL != "" {
 			// aws.endpoint_url overrides STS too: a signing role
 			// (aws_sigv4.role_arn) is assumed where the control plane
