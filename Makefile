@@ -22,6 +22,8 @@ demo:
 # then every fuzz target for a bounded time.
 test: lint
 	CALLGATE_REQUIRE_MOTO=1 $(GO) test -race -count=1 -timeout 20m ./...
+	# The data plane's suites again on the other wire engine (engine: stdlib).
+	CALLGATE_TEST_ENGINE=stdlib $(GO) test -race -count=1 -timeout 10m ./proxy/
 	$(MAKE) fuzz
 
 test-short:
