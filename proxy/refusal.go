@@ -150,6 +150,10 @@ func (f *refusal) write(w http.ResponseWriter, closeConn bool) {
 		h.Set("Retry-After", strconv.FormatInt(retryAfterSeconds(f.retryAfter), 10))
 	case CodeRateLimited:
 		h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
+	case CodeLimitReached:
+		if f.retryAfter > 0 { // busy with bcrypt (clients.go); the other limits free at no known time
+			h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
+		}
 	}
 	if len(f.challenge) > 0 {
 		h["Proxy-Authenticate"] = append([]string(nil), f.challenge...) // the snapshot's slice is shared
