@@ -174,7 +174,10 @@ func TestAuthThrottleRecovers(t *testing.T) {
 	refused := false
 	for round := 0; round < 3 && !refused; round++ {
 		var last time.Time
-		for {
+		for tries := 0; ; tries++ {
+			if tries > 10*burst {
+				t.Fatalf("%d wrong passwords in a row and none throttled", tries)
+			}
 			last = time.Now()
 			res, body := pc.get(t, plain, basicAuth(plainUser, "wrong"))
 			if res.StatusCode == http.StatusTooManyRequests {
