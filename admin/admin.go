@@ -7,6 +7,7 @@ import (
 	"crypto/subtle"
 	"encoding/json"
 	"errors"
+	"net"
 	"net/http"
 	"strings"
 	"time"
@@ -50,6 +51,17 @@ type CredentialView struct {
 
 // Options wires the admin handler. Nil fields disable what they serve.
 type Options struct {
+	// Addr is the address the admin listener is bound to (its Addr()).
+	// Every request must name it in Host, or name ListenHost or one of
+	// Hosts: see hostPolicy. New panics without it.
+	Addr net.Addr
+	// ListenHost is the host of listen.admin as configured; when it is a
+	// name rather than an address, Host may name it too.
+	ListenHost string
+	// Hosts returns admin.hosts: further names Host may use, each "host"
+	// (any port) or "host:port". Nil adds none.
+	Hosts func() []string
+
 	Connections Connections
 	// Reload runs one reload through the single reload goroutine and
 	// returns its error; nil disables POST /-/reload.
@@ -61,13 +73,18 @@ type Options struct {
 	Credentials func() []CredentialView
 	// Simulator is set only in simulated mode with acceptance: manual.
 	Simulator Simulator
-	// Token, when it returns non-empty, is the bearer token every POST
-	// route requires.
-	Token func() string
+	// TokenFile returns the path of the file holding the bearer token every
+	// POST route requires, read on each request so it can rotate. Nil or ""
+	// leaves those routes open. A file that is empty, whitespace-only or
+	// unreadable makes them refuse every request (503) until it holds a
+	// token again.
+	TokenFile func() string
 	// ProtectReads, when it returns true, makes the GET /v1/ routes require
 	// the token too (/healthz, /readyz and /metrics stay open for probes
 	// and scrapers). Nil protects only the POST routes.
 	ProtectReads func() bool
+	// Metrics records the token file's state; nil records nothing.
+	Metrics *Metrics
 	// Gatherer serves /metrics; nil serves none.
 	Gatherer prometheus.Gatherer
 	// ShuttingDown makes /readyz answer 503 once shutdown has begun.
@@ -78,21 +95,35 @@ type Options struct {
 }
 
 type handler struct {
-	opts Options
-	mux  *http.ServeMux
+	opts  Options
+	mux   *http.ServeMux
+	token *tokenFile
 }
 
-// New returns the admin API handler.
+// New returns the admin API handler. It panics when opts.Addr is missing
+// or not an IP address and port: without it no Host could be checked.
 func New(opts Options) http.Handler {
 	if opts.Logger == nil {
 		opts.Logger = zap.NewNop()
 	}
+	hosts, err := newHostPolicy(opts.Addr, opts.ListenHost, opts.Hosts)
+	if err != nil {
+		panic(err)
+	}
 	if opts.ActionTimeout == 0 {
 		opts.ActionTimeout = 30 * time.Second
 	}
-	h := &handler{opts: opts, mux: http.NewServeMux()}
+	h := &handler{opts: opts, mux: http.NewServeMux(),
+		token: &tokenFile{path: opts.TokenFile, log: opts.Logger, metrics: opts.Metrics}}
+	_, _ = h.token.current() // the gauge tells the truth from the start; a bad file is logged
 	if opts.Gatherer != nil {
-		h.mux.Handle("GET /metrics", promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{}))
+		metrics := promhttp.HandlerFor(opts.Gatherer, promhttp.HandlerOpts{})
+		h.mux.HandleFunc("GET /metrics", func(w http.ResponseWriter, r *http.Request) {
+			// Checking on each scrape keeps the token gauge (and the log)
+			// current when no one calls a protected route.
+			_, _ = h.token.current()
+			metrics.ServeHTTP(w, r)
+		})
 	}
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
@@ -106,7 +137,7 @@ func New(opts Options) http.Handler {
 	if opts.Simulator != nil {
 		h.mux.HandleFunc("POST /v1/simulated/{name}/{action}", h.protect(h.simulatedAction))
 	}
-	return h
+	return &boundary{hosts: hosts, cross: http.NewCrossOriginProtection(), log: opts.Logger, next: h}
 }
 
 func (h *handler) ServeHTTP(w http.ResponseWriter, r *http.Request) { h.mux.ServeHTTP(w, r) }
@@ -123,17 +154,21 @@ func (h *handler) readyz(w http.ResponseWriter, _ *http.Request) {
 }
 
 // protect requires the bearer token, compared in constant time, on routes
-// that change state.
+// that change state. A token file that holds no token refuses everyone:
+// failing open would hand the routes to anyone who can reach the port.
 func (h *handler) protect(next http.HandlerFunc) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
-		if h.opts.Token != nil {
-			if want := h.opts.Token(); want != "" {
-				got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
-				if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
-					w.Header().Set("WWW-Authenticate", `Bearer realm="callgate-admin"`)
-					writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
-					return
-				}
+		want, err := h.token.current()
+		if err != nil {
+			writeError(w, http.StatusServiceUnavailable, "admin_token_unavailable", tokenRefusal(err))
+			return
+		}
+		if want != "" {
+			got, ok := strings.CutPrefix(r.Header.Get("Authorization"), "Bearer ")
+			if !ok || subtle.ConstantTimeCompare([]byte(got), []byte(want)) != 1 {
+				w.Header().Set("WWW-Authenticate", `Bearer realm="callgate-admin"`)
+				writeError(w, http.StatusUnauthorized, "unauthorized", "a valid bearer token is required")
+				return
 			}
 		}
 		next(w, r)

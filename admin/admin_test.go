@@ -6,6 +6,8 @@ import (
 	"io"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
@@ -25,6 +27,24 @@ func newAPI(t *testing.T, token string) (*httptest.Server, *connstate.Manager) {
 
 func newAPIWith(t *testing.T, token string, protectReads bool) (*httptest.Server, *connstate.Manager) {
 	t.Helper()
+	tokenFile := ""
+	if token != "" {
+		tokenFile = filepath.Join(t.TempDir(), "admin-token")
+		if err := os.WriteFile(tokenFile, []byte(token+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	srv, m, _ := startAPI(t, func(o *admin.Options) {
+		o.TokenFile = func() string { return tokenFile }
+		o.ProtectReads = func() bool { return protectReads }
+	})
+	return srv, m
+}
+
+// startAPI is newAPIWith with the Options in the test's hands: tweak
+// changes them before the handler is built.
+func startAPI(t *testing.T, tweak func(*admin.Options)) (*httptest.Server, *connstate.Manager, *prometheus.Registry) {
+	t.Helper()
 	sim := simulated.New(simulated.Options{
 		Acceptance: "manual",
 		Services:   map[string]string{"com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0": "127.0.0.1:1"},
@@ -42,19 +62,24 @@ func newAPIWith(t *testing.T, token string, protectReads bool) (*httptest.Server
 	go func() { defer close(done); _ = m.Run(ctx) }()
 	t.Cleanup(func() { cancel(); <-done })
 	reg := prometheus.NewRegistry()
-	srv := httptest.NewServer(admin.New(admin.Options{
-		Connections:  m,
-		Simulator:    sim,
-		Gatherer:     reg,
-		Token:        func() string { return token },
-		ProtectReads: func() bool { return protectReads },
-		Reload:       func(context.Context) error { return nil },
+	opts := admin.Options{
+		Connections: m,
+		Simulator:   sim,
+		Gatherer:    reg,
+		Reload:      func(context.Context) error { return nil },
 		Credentials: func() []admin.CredentialView {
 			return []admin.CredentialView{{Name: "PartnerOrders", Host: "api.partner.example", Port: 8443, Connection: "partner_orders"}}
 		},
-	}))
+	}
+	srv := httptest.NewUnstartedServer(nil)
+	opts.Addr = srv.Listener.Addr()
+	if tweak != nil {
+		tweak(&opts)
+	}
+	srv.Config.Handler = admin.New(opts)
+	srv.Start()
 	t.Cleanup(srv.Close)
-	return srv, m
+	return srv, m, reg
 }
 
 func call(t *testing.T, method, url, token string) (int, map[string]any, string) {

@@ -3,12 +3,12 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/callgate/callgate/internal/safeurl"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -18,6 +18,7 @@ import (
 func (c *compiler) compile(r *rawConfig) *Config {
 	cfg := &Config{
 		Listen:   c.listen(r.Listen),
+		Engine:   c.engine(r.Engine),
 		Warmup:   c.duration("warmup", r.Warmup, 0),
 		Sync:     Sync{Interval: c.duration("sync.interval", r.Sync.Interval, MinSyncInterval)},
 		AWS:      c.aws(r.AWS),
@@ -58,7 +59,8 @@ func (c *compiler) positive(key string, d time.Duration) time.Duration {
 }
 
 func (c *compiler) listen(r rawListen) Listen {
-	l := Listen{Proxy: c.listenAddr("listen.proxy", r.Proxy), Admin: c.listenAddr("listen.admin", r.Admin)}
+	l := Listen{Proxy: c.listenAddr("listen.proxy", r.Proxy), Admin: c.listenAddr("listen.admin", r.Admin),
+		Names: c.hostList("listen.names", r.Names)}
 	if l.Proxy != "" && l.Proxy == l.Admin && !strings.HasSuffix(l.Proxy, ":0") {
 		c.errorf("listen.admin", ErrDuplicate, "%s is also listen.proxy; the two listeners need different addresses", l.Admin)
 	}
@@ -74,7 +76,7 @@ func (c *compiler) listenAddr(key, v string) string {
 	}
 	host, port, err := net.SplitHostPort(v)
 	if err != nil {
-		c.errorf(key, ErrInvalid, "want host:port, got %q", v)
+		c.errorf(key, ErrInvalid, "want host:port, got %q", safeurl.Redact(v)) // a URL pasted here may hold a password
 		return v
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
@@ -92,7 +94,7 @@ func (c *compiler) listenAddr(key, v string) string {
 func (c *compiler) dialAddr(key, v string) {
 	host, port, err := net.SplitHostPort(v)
 	if err != nil || host == "" {
-		c.errorf(key, ErrInvalid, "want host:port, got %q", v)
+		c.errorf(key, ErrInvalid, "want host:port, got %q", safeurl.Redact(v)) // a URL pasted here may hold a password
 		return
 	}
 	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
@@ -103,17 +105,26 @@ func (c *compiler) dialAddr(key, v string) {
 	}
 }
 
-// httpURL checks an absolute http(s) URL with a host.
-func (c *compiler) httpURL(key, v string) {
-	u, err := url.Parse(v)
-	if err != nil {
+// httpURL checks an absolute http(s) URL with a host and no userinfo
+// (https alone when httpsOnly); where says where credentials go instead.
+// Messages quote the URL redacted: config errors reach reload logs and
+// the admin API, and userinfo may hold a password or token.
+func (c *compiler) httpURL(key, v string, httpsOnly bool, where string) {
+	u, err := safeurl.Parse(v)
+	switch {
+	case err != nil:
 		c.errorf(key, ErrInvalid, "not a URL: %v", err)
-		return
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.errorf(key, ErrInvalid, "want an absolute http:// or https:// URL, got %q", v)
+	case u.User != nil:
+		c.errorf(key, ErrInvalid, "%q: the URL must not contain userinfo (a user name or password); %s", safeurl.Redact(v), where)
+	case httpsOnly && (u.Scheme != "https" || u.Host == ""):
+		c.errorf(key, ErrInvalid, "want an absolute https:// URL, got %q", safeurl.Redact(v))
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		c.errorf(key, ErrInvalid, "want an absolute http:// or https:// URL, got %q", safeurl.Redact(v))
 	}
 }
+
+// noURLCredentials is httpURL's where for URLs that need no credentials.
+const noURLCredentials = "callgate never sends credentials in a URL"
 
 var (
 	reRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
@@ -142,7 +153,7 @@ func (c *compiler) aws(r rawAWS) AWS {
 		c.region("aws.region", r.Region)
 	}
 	if r.EndpointURL != "" {
-		c.httpURL("aws.endpoint_url", r.EndpointURL)
+		c.httpURL("aws.endpoint_url", r.EndpointURL, false, noURLCredentials)
 	}
 	if r.VpcID != "" && !reVpcID.MatchString(r.VpcID) {
 		c.errorf("aws.vpc_id", ErrInvalid, "%q is not a VPC ID (vpc- and hex)", r.VpcID)
@@ -242,28 +253,44 @@ func (c *compiler) timeouts(r rawTimeouts) Timeouts {
 	}
 }
 
-// Bounds of limits.max_header_bytes: below 1 KiB ordinary requests fail;
-// above 16 MiB one client could hold a lot of memory.
+// Bounds of limits.max_header_bytes and max_response_header_bytes: below
+// 8 KiB ordinary messages with a cookie or a token fail (and net/http cannot
+// enforce less than 4 KiB); above 16 MiB one message could hold a lot of
+// memory.
 const (
-	minHeaderBytes = 1 << 10
+	minHeaderBytes = 8 << 10
 	maxHeaderBytes = 16 << 20
 )
 
 func (c *compiler) limits(r rawLimits) Limits {
-	if r.MaxHeaderBytes < minHeaderBytes || r.MaxHeaderBytes > maxHeaderBytes {
-		c.errorf("limits.max_header_bytes", ErrInvalid, "must be between %d and %d, got %d", minHeaderBytes, maxHeaderBytes, r.MaxHeaderBytes)
+	for _, k := range []struct {
+		key string
+		v   int
+	}{{"limits.max_header_bytes", r.MaxHeaderBytes}, {"limits.max_response_header_bytes", r.MaxResponseHeaderBytes}} {
+		if k.v < minHeaderBytes || k.v > maxHeaderBytes {
+			c.errorf(k.key, ErrInvalid, "must be between %d and %d, got %d", minHeaderBytes, maxHeaderBytes, k.v)
+		}
 	}
 	l := c.flowLimits(r)
 	l.MaxHeaderBytes = r.MaxHeaderBytes
+	l.MaxResponseHeaderBytes = r.MaxResponseHeaderBytes
 	return l
 }
 
+func (c *compiler) engine(v string) string {
+	if v != EngineFast && v != EngineStdlib {
+		c.errorf("engine", ErrInvalid, "must be %q or %q, got %q", EngineFast, EngineStdlib, v)
+	}
+	return v
+}
+
 func (c *compiler) admin(r rawAdmin) Admin {
+	hosts := c.hostList("admin.hosts", r.Hosts)
 	if r.TokenFile == "" {
 		if r.ProtectReads {
 			c.errorf("admin.protect_reads", ErrInvalid, "needs admin.token_file: there is no token to require")
 		}
-		return Admin{}
+		return Admin{Hosts: hosts}
 	}
 	p := c.resolvePath(r.TokenFile)
 	if c.checkReadable("admin.token_file", "admin token file", p) {
@@ -275,5 +302,5 @@ func (c *compiler) admin(r rawAdmin) Admin {
 			c.errorf("admin.token_file", ErrFile, "admin token file %q is empty", p)
 		}
 	}
-	return Admin{TokenFile: p, ProtectReads: r.ProtectReads}
+	return Admin{TokenFile: p, ProtectReads: r.ProtectReads, Hosts: hosts}
 }

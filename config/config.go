@@ -35,6 +35,7 @@ type Config struct {
 	Hash string // hex SHA-256 of the file's bytes
 
 	Listen   Listen
+	Engine   string        // EngineFast or EngineStdlib; restart to change
 	Warmup   time.Duration // zero turns warm-up off
 	Sync     Sync
 	AWS      AWS
@@ -62,6 +63,10 @@ type Config struct {
 type Listen struct {
 	Proxy string
 	Admin string
+	// Names are the proxy listener's own names (host or host:port,
+	// normalised), besides its address: an absolute-form /callout/ request
+	// to one of them is the callout form. Nil when none.
+	Names []string
 }
 
 // Sync is the steady-state control loop period.
@@ -146,24 +151,31 @@ type Timeouts struct {
 }
 
 // Limits bound what one client can make callgate hold. Zero counts and
-// rates mean no limit. Only MaxHeaderBytes needs a restart to change.
+// rates mean no limit. Only the two header limits need a restart to change.
 type Limits struct {
-	MaxHeaderBytes int   // request header size limit, bytes
-	MaxTunnels     int64 // open CONNECT tunnels, all named credentials together
-	MaxRequests    int64 // absolute and callout requests in flight, together
-	PerCredential  CredentialLimits
-	ClientRate     Rate
+	MaxHeaderBytes         int   // request line and header block, bytes
+	MaxResponseHeaderBytes int   // an endpoint's response header block, bytes
+	MaxTunnels             int64 // open CONNECT tunnels, all named credentials together
+	MaxRequests            int64 // absolute and callout requests in flight, together
+	PerCredential          CredentialLimits
+	ClientRate             Rate
 }
 
 // Admin configures the admin API.
 type Admin struct {
 	// TokenFile holds the bearer token required on the admin POST routes,
 	// re-read on each use so it can rotate; "" leaves them open (the admin
-	// listener is loopback by default).
+	// listener is loopback by default). A file that holds no token at run
+	// time closes them rather than opening them.
 	TokenFile string
 	// ProtectReads makes the GET routes require the token too, except
 	// /healthz, /readyz and /metrics (probes and scrapers).
 	ProtectReads bool
+	// Hosts are the names, besides the listener's own address, that a
+	// request's Host may use: "host" (any port) or "host:port", lower case,
+	// an IPv6 address in brackets. Others are refused, against DNS
+	// rebinding.
+	Hosts []string
 }
 
 // Shutdown paces a graceful stop.

@@ -101,6 +101,10 @@ func TestInvalidFixtures(t *testing.T) {
 				t.Errorf("Load returned a config together with errors")
 			}
 			got := splitErrors(t, err)
+			// The password fixtures put in URLs: no error may quote it.
+			if strings.Contains(err.Error(), urlTestPassword) {
+				t.Errorf("an error quotes a URL's password")
+			}
 			for _, w := range wants {
 				prefix := "config " + file
 				if w.line > 0 {
@@ -185,7 +189,8 @@ func TestDefaults(t *testing.T) {
 			HeaderRead: 10 * time.Second, Dial: 10 * time.Second, TLSHandshake: 10 * time.Second,
 			ResponseHeader: 30 * time.Second, IdleTunnel: 5 * time.Minute, IdleConn: 90 * time.Second,
 		},
-		Limits: Limits{MaxHeaderBytes: 65536},
+		Engine: EngineFast,
+		Limits: Limits{MaxHeaderBytes: 65536, MaxResponseHeaderBytes: 65536},
 		ProxyAuth: ProxyAuth{Realm: "callgate", BcryptWait: time.Second, Throttle: AuthThrottle{
 			PerSource: FailureRate{FailuresPerSecond: 1, Burst: 10},
 			PerUser:   FailureRate{FailuresPerSecond: 5, Burst: 30},
@@ -235,7 +240,8 @@ func TestValidFull(t *testing.T) {
 			t.Errorf("%s:\n got %#v\nwant %#v", name, got, want)
 		}
 	}
-	check("Listen", cfg.Listen, Listen{Proxy: "127.0.0.1:13128", Admin: "[::1]:19090"})
+	check("Listen", cfg.Listen, Listen{Proxy: "127.0.0.1:13128", Admin: "[::1]:19090", Names: []string{"callgate.egress.svc", "callgate:3128"}})
+	check("Engine", cfg.Engine, EngineStdlib)
 	check("Warmup", cfg.Warmup, time.Duration(0))
 	check("Sync", cfg.Sync, Sync{Interval: time.Minute})
 	check("AWS", cfg.AWS, AWS{
@@ -259,7 +265,7 @@ func TestValidFull(t *testing.T) {
 		ResponseHeader: 4 * time.Second, IdleTunnel: 5 * time.Second, IdleConn: 6 * time.Second,
 	})
 	check("Limits", cfg.Limits, Limits{
-		MaxHeaderBytes: 8192, MaxTunnels: 1000, MaxRequests: 2000,
+		MaxHeaderBytes: 8192, MaxResponseHeaderBytes: 16384, MaxTunnels: 1000, MaxRequests: 2000,
 		PerCredential: CredentialLimits{MaxTunnels: 100, MaxRequests: 200},
 		ClientRate:    Rate{RequestsPerSecond: 50.5, Burst: 100},
 	})
@@ -268,7 +274,9 @@ func TestValidFull(t *testing.T) {
 		PerUser:   FailureRate{FailuresPerSecond: 2, Burst: 12},
 	}})
 	checkValidClients(t, cfg.Clients)
-	check("Admin", cfg.Admin, Admin{TokenFile: "testdata/secrets/admin-token", ProtectReads: true})
+	check("Admin", cfg.Admin, Admin{TokenFile: "testdata/secrets/admin-token", ProtectReads: true, Hosts: []string{
+		"callgate-admin.egress.svc", "callgate-admin.egress.svc:8443", "[fd00::5]:9090", "[fd00::6]", "10.0.0.5",
+	}})
 	check("Shutdown", cfg.Shutdown, Shutdown{Drain: 7 * time.Second, ReadyDelay: 8 * time.Second})
 	check("Connections", cfg.Connections, []connstate.Connection{
 		{

@@ -11,6 +11,7 @@ import "time"
 
 type rawConfig struct {
 	Listen              rawListen            `yaml:"listen"`
+	Engine              string               `yaml:"engine"`
 	Warmup              time.Duration        `yaml:"warmup"`
 	Sync                rawSync              `yaml:"sync"`
 	AWS                 rawAWS               `yaml:"aws"`
@@ -27,8 +28,9 @@ type rawConfig struct {
 }
 
 type rawListen struct {
-	Proxy string `yaml:"proxy"`
-	Admin string `yaml:"admin"`
+	Proxy string   `yaml:"proxy"`
+	Admin string   `yaml:"admin"`
+	Names []string `yaml:"names"`
 }
 
 type rawSync struct {
@@ -86,11 +88,12 @@ type rawTimeouts struct {
 }
 
 type rawLimits struct {
-	MaxHeaderBytes int                 `yaml:"max_header_bytes"`
-	MaxTunnels     int                 `yaml:"max_tunnels"`
-	MaxRequests    int                 `yaml:"max_requests"`
-	PerCredential  rawCredentialLimits `yaml:"per_credential"`
-	ClientRate     rawRate             `yaml:"client_rate"`
+	MaxHeaderBytes         int                 `yaml:"max_header_bytes"`
+	MaxResponseHeaderBytes int                 `yaml:"max_response_header_bytes"`
+	MaxTunnels             int                 `yaml:"max_tunnels"`
+	MaxRequests            int                 `yaml:"max_requests"`
+	PerCredential          rawCredentialLimits `yaml:"per_credential"`
+	ClientRate             rawRate             `yaml:"client_rate"`
 }
 
 type rawCredentialLimits struct {
@@ -135,8 +138,9 @@ type rawClientBasic struct {
 }
 
 type rawAdmin struct {
-	TokenFile    string `yaml:"token_file"`
-	ProtectReads bool   `yaml:"protect_reads"`
+	TokenFile    string   `yaml:"token_file"`
+	ProtectReads bool     `yaml:"protect_reads"`
+	Hosts        []string `yaml:"hosts"`
 }
 
 type rawShutdown struct {
@@ -220,6 +224,12 @@ const (
 	DefaultSyncInterval   = 30 * time.Second
 	DefaultRegion         = "us-east-1"
 	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultMaxResponseHeaderBytes caps an endpoint's response header
+	// block, as DefaultMaxHeaderBytes caps a client's request.
+	DefaultMaxResponseHeaderBytes = 64 << 10
+	// EngineFast and EngineStdlib are the values of engine.
+	EngineFast   = "fast"
+	EngineStdlib = "stdlib"
 	// MinSyncInterval keeps a typo like "30ms" from hammering the EC2 API.
 	MinSyncInterval = time.Second
 )
@@ -252,7 +262,8 @@ func defaultRaw() rawConfig {
 			IdleTunnel:     5 * time.Minute,
 			IdleConn:       90 * time.Second,
 		},
-		Limits: rawLimits{MaxHeaderBytes: DefaultMaxHeaderBytes},
+		Engine: EngineFast,
+		Limits: rawLimits{MaxHeaderBytes: DefaultMaxHeaderBytes, MaxResponseHeaderBytes: DefaultMaxResponseHeaderBytes},
 		ProxyAuth: rawProxyAuth{
 			Realm: DefaultRealm,
 			Throttle: rawAuthThrottle{

@@ -3,6 +3,7 @@ package credauth
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"sync/atomic"
@@ -25,9 +26,18 @@ const (
 
 // Options are the dependencies of an Injector. The zero value works.
 type Options struct {
-	// HTTPClient makes OAuth 2.0 token requests. Nil means a client with a
-	// 30s timeout over a clone of http.DefaultTransport.
+	// HTTPClient makes OAuth 2.0 token requests, as it is. Nil means a
+	// client with a 30s timeout that opens connections with TokenDialTLS,
+	// never through a proxy named by the environment.
 	HTTPClient *http.Client
+	// TokenDialTLS opens the connection of an OAuth 2.0 token request: a
+	// connection to addr, the token URL's host:port, with the TLS
+	// handshake done and the certificate verified for that host. Its
+	// error fails the token request. cmd/callgate sets it so that a token
+	// host which is a named credential's host is reached through that
+	// credential's connection. Nil dials addr directly and verifies
+	// against the system roots. Unused when HTTPClient is set.
+	TokenDialTLS func(ctx context.Context, network, addr string) (net.Conn, error)
 	// AWSConfig loads the AWS configuration for aws_sigv4: its Credentials
 	// sign (or, with RoleARN, assume the role through STS, honouring
 	// BaseEndpoint). Nil means config.LoadDefaultConfig (the SDK's default
@@ -47,6 +57,7 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 
 	noWatch bool // tests: exercise the stat fallback alone
+	tokenTestHooks
 }
 
 // applier is one kind of authentication.

@@ -53,11 +53,13 @@ var specMetrics = map[string]bool{
 }
 
 // extraMetrics are callgate series beyond SPEC §6 that the code exports
-// (blackbox_exporter-style reload gauge, sync error counter, config hash).
+// (blackbox_exporter-style reload gauge, sync error counter, config hash,
+// admin token file state).
 var extraMetrics = []string{
 	"config_last_reload_successful",
 	"sync_errors_total",
 	"config_hash_info",
+	"admin_token_valid",
 }
 
 // knownSeries is every callgate_ series name an artefact may reference.

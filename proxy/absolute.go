@@ -42,20 +42,36 @@ func (s *Server) serveAbsolute(w http.ResponseWriter, r *http.Request, st *state
 		s.refuse(w, sum, f, false)
 		return
 	}
+	var err error
+	// A named credential is its URL: the path stays under its base path,
+	// as on the callout form.
+	path := r.URL.EscapedPath()
+	if path == "" {
+		path = "/"
+	}
+	path, ok := withinBasePath(d.BasePath, path)
+	if !ok {
+		s.refuse(w, sum, &refusal{code: CodeNotPermitted, dest: d, connection: d.Connection,
+			message: "the path is outside named credential " + d.Name + "'s base path " + d.BasePath}, false)
+		return
+	}
+	decoded := r.URL.Path
+	if d.BasePath != "" {
+		if decoded, err = url.PathUnescape(path); err != nil { // withinBasePath decoded every segment
+			s.refuse(w, sum, badRequest(d, "the path is not validly escaped", err), false)
+			return
+		}
+	}
 	adm, f := s.admit(d)
 	if f != nil {
 		s.refuse(w, sum, f, false)
 		return
 	}
-	path := r.URL.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
 	outreq := newOutRequest(r, &url.URL{
 		Scheme:   "http",
 		Host:     st.dest(d).endpointAddr(adm.Endpoint, d),
-		Path:     r.URL.Path,
-		RawPath:  rawPathIfNeeded(r.URL.Path, path),
+		Path:     decoded,
+		RawPath:  rawPathIfNeeded(decoded, path),
 		RawQuery: r.URL.RawQuery,
 	}, d)
 	s.exchange(w, r, outreq, st, d, adm.Revoked, sum)
@@ -93,9 +109,10 @@ func newOutRequest(r *http.Request, u *url.URL, d *routing.Destination) *http.Re
 	if r.Body != nil && r.Body != http.NoBody && r.ContentLength != 0 {
 		out.Body = r.Body
 	}
-	if len(r.Trailer) > 0 {
-		out.Trailer = r.Trailer
-	}
+	// Request trailers are never forwarded: they would arrive after the
+	// header rules ran (Proxy-Authorization, the client's Authorization,
+	// a field the credential injects), and net/http gives no hook between
+	// reading them and sending them on.
 	return out
 }
 

@@ -114,7 +114,7 @@ func TestAuthThrottleOneConnection(t *testing.T) {
 		PerSource: Rate{PerSecond: never, Burst: burst},
 		PerUser:   Rate{PerSecond: never, Burst: 1000},
 	}}), Limits{})
-	plain := fmt.Sprintf("http://plain.partner.example:%d/x", e.plain.port)
+	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	pc := e.clientFrom(t, "127.0.0.1")
 	const tries = 4 * burst
 	for i := 0; i < tries; i++ {
@@ -164,7 +164,7 @@ func TestAuthThrottleRecovers(t *testing.T) {
 	e.setAccess(testClients(t, ProxyAuth{Required: true, Throttle: AuthThrottle{
 		PerSource: Rate{PerSecond: perSecond, Burst: burst},
 	}}), Limits{})
-	plain := fmt.Sprintf("http://plain.partner.example:%d/x", e.plain.port)
+	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	pc := e.clientFrom(t, "127.0.0.1")
 	right := basicAuth(plainUser, plainPass)
 
@@ -229,7 +229,7 @@ func TestAuthThrottleSources(t *testing.T) {
 		PerSource: Rate{PerSecond: never, Burst: 3},
 		PerUser:   Rate{PerSecond: never, Burst: 5},
 	}}), Limits{})
-	plain := fmt.Sprintf("http://plain.partner.example:%d/x", e.plain.port)
+	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	status := func(pc *proxyClient, auth string) int {
 		t.Helper()
 		res, _ := pc.get(t, plain, auth)
@@ -307,7 +307,7 @@ func TestAuthBcryptSlotBound(t *testing.T) {
 		Throttle: AuthThrottle{PerSource: Rate{PerSecond: never, Burst: 1}}},
 		Client{Name: "hashed4", Username: user4, PasswordHash: hash4, Permit: []string{"Plain"}},
 	), Limits{})
-	plain := fmt.Sprintf("http://plain.partner.example:%d/x", e.plain.port)
+	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	pc := e.clientFrom(t, "127.0.0.1")
 	if res, body := pc.get(t, plain, basicAuth(hashedUser, hashedPass)); res.StatusCode != 200 {
 		t.Fatalf("first login: %d %s", res.StatusCode, body)
@@ -371,7 +371,7 @@ func TestAuthThrottleCurl(t *testing.T) {
 	e.setAccess(testClients(t, ProxyAuth{Required: true, Throttle: AuthThrottle{
 		PerSource: Rate{PerSecond: never, Burst: 2},
 	}}), Limits{})
-	plain := fmt.Sprintf("http://plain.partner.example:%d/x", e.plain.port)
+	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	bodyFile := filepath.Join(t.TempDir(), "body")
 	run := func(pass string) string {
 		t.Helper()

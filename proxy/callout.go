@@ -12,17 +12,17 @@ import (
 // calloutPrefix starts the origin-form callout requests (SPEC §2.3).
 const calloutPrefix = "/callout/"
 
+// calloutMethods is the Allow field of the callout form's 405: every
+// method but TRACE may pass (unknown ones too); these are the standard
+// ones.
+const calloutMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
+
 // serveCallout handles `/callout/{Name}/{path…}`: callgate makes the call
 // to the named credential's URL + path itself, originating TLS for https
 // credentials (verified against the credential's host) and injecting the
 // credential's authentication.
-func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request, st *state, sum *summary) {
-	// The raw request target, not r.URL.Path: the decoded path has already
-	// turned "%2F" into "/" and "%2e%2e" into "..".
-	raw := r.RequestURI
-	if i := strings.IndexByte(raw, '?'); i >= 0 {
-		raw = raw[:i]
-	}
+// raw is the escaped request path (calloutTarget).
+func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request, raw string, st *state, sum *summary) {
 	name, rest, err := parseCalloutPath(raw)
 	if err != nil {
 		s.refuse(w, sum, badRequest(nil, "the callout path must be /callout/{NamedCredential}/{path} without '.', '..' or encoded '/' segments", err), false)
@@ -34,6 +34,14 @@ func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request, st *state,
 		return
 	}
 	sum.bind(st, d)
+	if r.Method == http.MethodTrace {
+		// RFC 9110 §9.3.8: TRACE echoes the request it received, and on
+		// this form that request carries the credential callgate
+		// injects; the client must never see it.
+		s.refuse(w, sum, &refusal{code: CodeMethodNotAllowed, dest: d, connection: d.Connection,
+			message: "TRACE is not allowed on the callout form: its response would carry the injected credential back"}, false)
+		return
+	}
 	if f := s.access(r, st, d, sum); f != nil {
 		s.refuse(w, sum, f, false)
 		return

@@ -151,21 +151,21 @@ func TestProxyAuthForms(t *testing.T) {
 		cred   string // named_credential of a refusal
 		client string // client field of the summary line of a success
 	}{
-		{"absolute no auth", get("http://"+plain+"/x", ""), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute wrong password", get("http://"+plain+"/x", basicAuth(plainUser, "nope")), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute wrong bcrypt password", get("http://"+plain+"/x", basicAuth(hashedUser, "nope")), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute unknown user", get("http://"+plain+"/x", basicAuth("nobody", plainPass)), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute not base64", get("http://"+plain+"/x", "Basic !!!"), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute no colon", get("http://"+plain+"/x", "Basic "+base64.StdEncoding.EncodeToString([]byte(plainUser))), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute unknown scheme", get("http://"+plain+"/x", "Digest username=\"app1\""), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute two fields", "GET http://" + plain + "/x HTTP/1.1\r\nHost: x\r\nProxy-Authorization: " + basicAuth(plainUser, plainPass) +
+		{"absolute no auth", get("http://"+plain+"/base/x", ""), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute wrong password", get("http://"+plain+"/base/x", basicAuth(plainUser, "nope")), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute wrong bcrypt password", get("http://"+plain+"/base/x", basicAuth(hashedUser, "nope")), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute unknown user", get("http://"+plain+"/base/x", basicAuth("nobody", plainPass)), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute not base64", get("http://"+plain+"/base/x", "Basic !!!"), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute no colon", get("http://"+plain+"/base/x", "Basic "+base64.StdEncoding.EncodeToString([]byte(plainUser))), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute unknown scheme", get("http://"+plain+"/base/x", "Digest username=\"app1\""), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute two fields", "GET http://" + plain + "/base/x HTTP/1.1\r\nHost: x\r\nProxy-Authorization: " + basicAuth(plainUser, plainPass) +
 			"\r\nProxy-Authorization: " + basicAuth(plainUser, plainPass) + "\r\nConnection: close\r\n\r\n", 407, "proxy_auth_required", "Plain", ""},
-		{"absolute wrong token", get("http://"+plain+"/x", "Bearer tok-app3-wrong"), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute plaintext password", get("http://"+plain+"/x", basicAuth(plainUser, plainPass)), 200, "", "", "plainpw"},
-		{"absolute bcrypt password", get("http://"+plain+"/x", basicAuth(hashedUser, hashedPass)), 200, "", "", "hashed"},
-		{"absolute bcrypt password again (cached)", get("http://"+plain+"/y", basicAuth(hashedUser, hashedPass)), 200, "", "", "hashed"},
-		{"absolute lower-case scheme", get("http://"+plain+"/x", "basic "+base64.StdEncoding.EncodeToString([]byte(plainUser+":"+plainPass))), 200, "", "", "plainpw"},
-		{"absolute bearer", get("http://"+plain+"/x", "Bearer "+bearerToken), 200, "", "", "bearer"},
+		{"absolute wrong token", get("http://"+plain+"/base/x", "Bearer tok-app3-wrong"), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute plaintext password", get("http://"+plain+"/base/x", basicAuth(plainUser, plainPass)), 200, "", "", "plainpw"},
+		{"absolute bcrypt password", get("http://"+plain+"/base/x", basicAuth(hashedUser, hashedPass)), 200, "", "", "hashed"},
+		{"absolute bcrypt password again (cached)", get("http://"+plain+"/base/y", basicAuth(hashedUser, hashedPass)), 200, "", "", "hashed"},
+		{"absolute lower-case scheme", get("http://"+plain+"/base/x", "basic "+base64.StdEncoding.EncodeToString([]byte(plainUser+":"+plainPass))), 200, "", "", "plainpw"},
+		{"absolute bearer", get("http://"+plain+"/base/x", "Bearer "+bearerToken), 200, "", "", "bearer"},
 		{"absolute not permitted", get("http://"+slow+"/x", basicAuth(hashedUser, hashedPass)), 403, "not_permitted", "Slow", ""},
 		{"absolute bearer permitted slow", get("http://"+slow+"/x", "Bearer "+bearerToken), 200, "", "", "bearer"},
 		{"absolute unknown destination before auth", get("http://unknown.example/x", ""), 403, "unknown_destination", "", ""},
@@ -246,7 +246,7 @@ func TestProxyAuthGoClient(t *testing.T) {
 		t.Cleanup(tr.CloseIdleConnections)
 		return &http.Client{Transport: tr, Timeout: 10 * time.Second}
 	}
-	plainURL := fmt.Sprintf("http://plain.partner.example:%d/x", e.plain.port)
+	plainURL := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	partnerURL := fmt.Sprintf("https://%s:%d/v1/x", partnerHost, e.good.port)
 	cases := []struct {
 		name   string
@@ -303,7 +303,7 @@ func TestProxyAuthCurl(t *testing.T) {
 	}
 	e := newEnv(t)
 	e.setAccess(testClients(t, ProxyAuth{Required: true}), Limits{})
-	plainURL := fmt.Sprintf("http://plain.partner.example:%d/x", e.plain.port)
+	plainURL := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	partnerURL := fmt.Sprintf("https://%s:%d/v1/x", partnerHost, e.good.port)
 	withUser := fmt.Sprintf("http://%s:%s@%s", plainUser, plainPass, e.addr)
 	bare := "http://" + e.addr
@@ -340,7 +340,7 @@ func TestClientCIDR(t *testing.T) {
 		t.Skip("integration: real listeners")
 	}
 	e := newEnv(t)
-	plain := fmt.Sprintf("http://plain.partner.example:%d/x", e.plain.port)
+	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	slow := fmt.Sprintf("http://slow.partner.example:%d/x", e.slow.port)
 	get := func(target, auth string) (int, refusalBody, string) {
 		t.Helper()
@@ -403,7 +403,7 @@ func TestClientReload(t *testing.T) {
 		t.Skip("integration: real listeners")
 	}
 	e := newEnv(t)
-	plain := fmt.Sprintf("http://plain.partner.example:%d/x", e.plain.port)
+	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	get := func(auth string) int {
 		t.Helper()
 		res, _ := e.roundTrip("GET " + plain + " HTTP/1.1\r\nHost: x\r\nProxy-Authorization: " + auth + "\r\nConnection: close\r\n\r\n")

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"strings"
 	"syscall"
 )
 
@@ -27,6 +28,10 @@ var (
 	// ErrBadClients: NewClients was given an ambiguous or malformed
 	// client list (a user or token shared by two clients, a bad hash).
 	ErrBadClients = errors.New("proxy: invalid client list")
+	// ErrResponseHeaderTooLarge: the endpoint's response header block
+	// (with any 1xx responses before it) passed
+	// Options.MaxResponseHeaderBytes.
+	ErrResponseHeaderTooLarge = errors.New("proxy: endpoint response header block too large")
 )
 
 // classifyUpstream maps a dial, TLS or round-trip error to the SPEC §4 row
@@ -45,6 +50,8 @@ func classifyUpstream(err error) (code Code, proxyStatus string) {
 		netErr   net.Error
 	)
 	switch {
+	case errors.Is(err, ErrResponseHeaderTooLarge), isTransportHeaderLimit(err):
+		return CodeUpstreamHeaderTooLarge, ""
 	case errors.As(err, &hostErr), errors.As(err, &invalid), errors.As(err, &unknown), errors.As(err, &verify):
 		return CodeCertificateMismatch, ""
 	case errors.As(err, &dnsErr):
@@ -76,4 +83,11 @@ func classifyUpstream(err error) (code Code, proxyStatus string) {
 func isRemoteTLSAlert(err error) bool {
 	var op *net.OpError
 	return errors.As(err, &op) && op.Op == "remote error"
+}
+
+// isTransportHeaderLimit recognises http.Transport's error for a response
+// header block over MaxResponseHeaderBytes: it is not a typed error, so its
+// fixed text is the only sign.
+func isTransportHeaderLimit(err error) bool {
+	return err != nil && strings.Contains(err.Error(), "server response headers exceeded")
 }

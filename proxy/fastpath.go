@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/http"
@@ -49,14 +50,17 @@ type fastConn struct {
 	bw   *bufio.Writer
 	// nread counts bytes read since the current request was written: a
 	// reused connection that fails with nothing read was stale.
-	nread  int64
-	idleAt time.Time
-	keys   []string // field names of the request being written, reused
-	io     io.ReadWriter
+	nread int64
+	// headerLeft is what the response header block may still take from
+	// the connection; reads stop there, as http.Transport's do.
+	headerLeft int64
+	idleAt     time.Time
+	keys       []string // field names of the request being written, reused
+	io         io.ReadWriter
 }
 
 func newFastConn(c net.Conn, addr string) *fastConn {
-	fc := &fastConn{conn: c, addr: addr}
+	fc := &fastConn{conn: c, addr: addr, headerLeft: noHeaderLimit}
 	fc.io = socketIO(c)
 	fc.bw = bufio.NewWriterSize(fc.io, 4<<10)
 	fc.br = bufio.NewReaderSize(fc, 4<<10)
@@ -76,10 +80,20 @@ func socketIO(c net.Conn) io.ReadWriter {
 
 // Read counts what the response reader takes from the connection.
 func (c *fastConn) Read(p []byte) (int, error) {
+	if c.headerLeft <= 0 {
+		return 0, ErrResponseHeaderTooLarge
+	}
+	if int64(len(p)) > c.headerLeft {
+		p = p[:c.headerLeft]
+	}
 	n, err := c.io.Read(p)
 	c.nread += int64(n)
+	c.headerLeft -= int64(n)
 	return n, err
 }
+
+// noHeaderLimit is headerLeft while a body, not a header, is being read.
+const noHeaderLimit = 1<<63 - 1
 
 // fastPool holds one named credential's idle fast-path connections,
 // oldest first, keyed by endpoint address like the Transport's pool.
@@ -283,9 +297,15 @@ func (s *Server) fastSend(cut *fastCut, st *state, p *fastPool, c *fastConn, req
 		}
 	}
 	var res *http.Response
+	// The 1xx responses and the final one share one limit, as in
+	// http.Transport.
+	c.headerLeft = s.maxRespHeaderBytes
 	for n := 0; ; n++ {
 		res, err = http.ReadResponse(c.br, req)
 		if err != nil {
+			if c.headerLeft <= 0 {
+				return nil, fmt.Errorf("%w (%d bytes)", ErrResponseHeaderTooLarge, s.maxRespHeaderBytes)
+			}
 			return nil, err
 		}
 		if res.StatusCode < 100 || res.StatusCode > 199 || res.StatusCode == http.StatusSwitchingProtocols {
@@ -295,6 +315,7 @@ func (s *Server) fastSend(cut *fastCut, st *state, p *fastPool, c *fastConn, req
 			return nil, errors.New("net/http: too many 1xx informational responses")
 		}
 	}
+	c.headerLeft = noHeaderLimit
 	if s.t.ResponseHeader > 0 {
 		if err := c.conn.SetReadDeadline(time.Time{}); err != nil {
 			return nil, err

@@ -10,6 +10,8 @@ import (
 	"sync/atomic"
 	"time"
 
+	"golang.org/x/net/http/httpguts"
+
 	"github.com/callgate/callgate/internal/tunnel"
 	"github.com/callgate/callgate/routing"
 )
@@ -32,12 +34,13 @@ func (s *Server) transportFor(st *state, d *routing.Destination) *http.Transport
 		},
 		// ServerName is the credential's host: the endpoint's certificate
 		// is verified against it, not against the endpoint DNS name.
-		TLSClientConfig:       d.TLS,
-		TLSHandshakeTimeout:   s.t.TLSHandshake,
-		ResponseHeaderTimeout: s.t.ResponseHeader,
-		IdleConnTimeout:       s.t.IdleConn,
-		ExpectContinueTimeout: time.Second,
-		MaxIdleConnsPerHost:   maxIdlePerEndpoint,
+		TLSClientConfig:        d.TLS,
+		TLSHandshakeTimeout:    s.t.TLSHandshake,
+		ResponseHeaderTimeout:  s.t.ResponseHeader,
+		IdleConnTimeout:        s.t.IdleConn,
+		ExpectContinueTimeout:  time.Second,
+		MaxIdleConnsPerHost:    maxIdlePerEndpoint,
+		MaxResponseHeaderBytes: s.maxRespHeaderBytes,
 		// Bodies pass through as the upstream sent them.
 		DisableCompression: true,
 	}
@@ -58,7 +61,7 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 	// early. The fast path is cut by closing its endpoint connection; the
 	// Transport needs a context of its own.
 	fl := &flow{dest: d, revoked: revoked}
-	fast := fastEligible(outreq, d)
+	fast := s.engine == EngineFast && fastEligible(outreq, d)
 	var (
 		cut    *fastCut
 		ctx    context.Context
@@ -143,15 +146,18 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 
 	h := w.Header()
 	copyEndToEnd(h, res.Header)
+	// Only callgate's own refusals carry the code (and the phrase from it).
+	delete(h, refusalCodeHeader)
 	if _, ok := h["Content-Type"]; !ok {
 		// Relay the endpoint's message as it is: without this net/http
 		// would add a Content-Type guessed from the first bytes.
 		h["Content-Type"] = nil
 	}
 	addVia(h, res.ProtoMajor, res.ProtoMinor)
-	if len(res.Trailer) > 0 {
-		// Announce trailers so net/http sends them after the body.
-		for k := range res.Trailer {
+	// Announce the trailers that may pass, so net/http sends them after
+	// the body; the hop-by-hop rules apply to them as to headers.
+	for k := range res.Trailer {
+		if endToEndTrailer(k) {
 			h.Add("Trailer", k)
 		}
 	}
@@ -185,8 +191,13 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 		panic(http.ErrAbortHandler)
 	}
 	for k, vv := range res.Trailer {
+		if !endToEndTrailer(k) {
+			continue
+		}
 		for _, v := range vv {
-			h.Add(http.TrailerPrefix+k, v)
+			if httpguts.ValidHeaderFieldValue(v) {
+				h.Add(http.TrailerPrefix+k, v)
+			}
 		}
 	}
 }

@@ -76,7 +76,7 @@ func TestHopByHopHeaders(t *testing.T) {
 		t.Skip("integration: real listeners")
 	}
 	e := newEnv(t)
-	req := fmt.Sprintf("GET http://plain.partner.example:%d/hop HTTP/1.1\r\n"+
+	req := fmt.Sprintf("GET http://plain.partner.example:%d/base/hop HTTP/1.1\r\n"+
 		"Host: plain.partner.example\r\n"+
 		"Connection: keep-alive, X-Named-Hop\r\n"+
 		"X-Named-Hop: 1\r\n"+
@@ -122,7 +122,7 @@ func TestStreaming(t *testing.T) {
 	}
 	e := newEnv(t)
 	urls := map[string]string{
-		"absolute": fmt.Sprintf("http://plain.partner.example:%d", e.plain.port),
+		"absolute": fmt.Sprintf("http://plain.partner.example:%d/base", e.plain.port),
 		"callout":  fmt.Sprintf("http://%s/callout/Plain", e.addr),
 	}
 	clients := map[string]*http.Client{"absolute": e.proxyClient(), "callout": e.directClient()}
@@ -453,7 +453,7 @@ func TestFullDuplex(t *testing.T) {
 	}
 	e := newEnv(t)
 	for name, u := range map[string]string{
-		"absolute": fmt.Sprintf("http://plain.partner.example:%d/duplex", e.plain.port),
+		"absolute": fmt.Sprintf("http://plain.partner.example:%d/base/duplex", e.plain.port),
 		"callout":  fmt.Sprintf("http://%s/callout/Plain/duplex", e.addr),
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -497,7 +497,7 @@ func TestClientStopsReading(t *testing.T) {
 	}
 	e := newEnv(t, func(o *Options) { o.Timeouts.IdleTunnel = 500 * time.Millisecond })
 	for name, target := range map[string]string{
-		"absolute": fmt.Sprintf("GET http://plain.partner.example:%d/flood HTTP/1.1\r\nHost: x\r\n\r\n", e.plain.port),
+		"absolute": fmt.Sprintf("GET http://plain.partner.example:%d/base/flood HTTP/1.1\r\nHost: x\r\n\r\n", e.plain.port),
 		"callout":  "GET /callout/Plain/flood HTTP/1.1\r\nHost: x\r\n\r\n",
 	} {
 		t.Run(name, func(t *testing.T) {
@@ -528,7 +528,7 @@ func TestClientStopsReading(t *testing.T) {
 				t.Fatal("the exchange is still pinned by a client that stopped reading")
 			}
 			eventually(t, "the exchange ended", func() bool { return flowCount(&e.srv.flows) == 0 })
-			if res, body := e.roundTrip(fmt.Sprintf("GET http://plain.partner.example:%d/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", e.plain.port)); res.StatusCode != 200 {
+			if res, body := e.roundTrip(fmt.Sprintf("GET http://plain.partner.example:%d/base/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n", e.plain.port)); res.StatusCode != 200 {
 				t.Fatalf("after the abort: %d %s", res.StatusCode, body)
 			}
 		})
@@ -541,7 +541,7 @@ func TestClientStopsReading(t *testing.T) {
 func TestNoGuessedContentType(t *testing.T) {
 	e := newEnv(t)
 	urls := map[string]string{
-		"absolute": fmt.Sprintf("http://plain.partner.example:%d/untyped", e.plain.port),
+		"absolute": fmt.Sprintf("http://plain.partner.example:%d/base/untyped", e.plain.port),
 		"callout":  fmt.Sprintf("http://%s/callout/Plain/untyped", e.addr),
 	}
 	clients := map[string]*http.Client{"absolute": e.proxyClient(), "callout": e.directClient()}

@@ -95,3 +95,21 @@ var (
 	via11, via10         = "1.1 " + proxyName, "1.0 " + proxyName
 	onlyVia11, onlyVia10 = []string{via11}[:1:1], []string{via10}[:1:1]
 )
+
+// endToEndTrailer reports whether a response trailer field k may pass to
+// the client: not hop-by-hop, not Proxy-*, a valid name, and not a field
+// that frames or routes the message (RFC 9110 §6.5.1), which a client must
+// not take from a trailer.
+func endToEndTrailer(k string) bool {
+	ck := textproto.CanonicalMIMEHeaderKey(k)
+	if isHopHeader(ck) || !httpguts.ValidHeaderFieldName(k) {
+		return false
+	}
+	switch ck {
+	case "Content-Length", "Content-Type", "Content-Encoding", "Content-Range", "Host",
+		"Authorization", "Www-Authenticate", "Set-Cookie", "Cookie",
+		"Age", "Cache-Control", "Expires", "Date", "Location", "Retry-After", "Vary", "Max-Forwards":
+		return false
+	}
+	return true
+}

@@ -150,8 +150,13 @@ func (l *laneListener) acceptLoop() {
 		}
 		pause = 0
 		if tc, ok := c.(*net.TCPConn); ok {
-			go l.s.serveLane(l, tc)
-			continue
+			if l.s.engine == EngineFast {
+				go l.s.serveLane(l, tc)
+				continue
+			}
+			// errConn still gives net/http's own error answers the
+			// refusal shape.
+			c = &errConn{TCPConn: tc, s: l.s}
 		}
 		l.handOff(c)
 	}
@@ -336,7 +341,7 @@ func (lc *laneConn) handoffConn() net.Conn {
 // It stops at the block's end or past net/http's own limit (which then
 // answers 431), and returns -1 when the client failed or ran out of time.
 func (lc *laneConn) collectHeader() int {
-	limit := lc.s.maxHeaderBytes + 4096 // net/http reads this much before its 431
+	limit := lc.s.netHTTPHeaderLimit() // net/http reads this much before its 431
 	for {
 		n := lc.br.Buffered()
 		b, _ := lc.br.Peek(n)
@@ -466,18 +471,34 @@ func (lc *laneConn) readRequest() (*http.Request, int) {
 	for {
 		buf, _ := lc.br.Peek(lc.br.Buffered())
 		if end := headerEnd(buf); end > 0 {
-			if end > limit {
+			switch {
+			case end > lc.s.maxHeaderBytes:
+				return nil, lc.refuseHeaderTooLarge()
+			case end > limit:
 				return nil, 0
 			}
 			return lc.s.laneRequest(buf[:end], lc), end
 		}
 		if len(buf) >= limit {
+			if limit == lc.s.maxHeaderBytes {
+				// The block goes on past the limit.
+				return nil, lc.refuseHeaderTooLarge()
+			}
 			return nil, lc.collectHeader()
 		}
 		if _, err := lc.br.Peek(len(buf) + 1); err != nil {
 			return nil, -1
 		}
 	}
+}
+
+// refuseHeaderTooLarge answers a header block over a limit smaller than
+// net/http can enforce (it reads at least 4 KiB) as net/http answers a
+// larger one, and reports the connection done.
+func (lc *laneConn) refuseHeaderTooLarge() int {
+	_, _ = lc.c.Write(lc.s.rewriteNetHTTPError(http.StatusRequestHeaderFieldsTooLarge))
+	_ = lc.c.CloseWrite()
+	return -1
 }
 
 // laneParsers hold the reader http.ReadRequest needs, over a header block.

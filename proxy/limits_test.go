@@ -102,7 +102,7 @@ func TestLimitTunnels(t *testing.T) {
 			t.Error("a refused CONNECT must close the connection")
 		}
 		// Requests are counted apart from tunnels.
-		if res, body := e.roundTrip("GET http://" + plain + "/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); res.StatusCode != 200 {
+		if res, body := e.roundTrip("GET http://" + plain + "/base/x HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"); res.StatusCode != 200 {
 			t.Errorf("a request while the tunnels are full: %d %s", res.StatusCode, body)
 		}
 		first.Close()
@@ -191,7 +191,7 @@ func TestLimitRequests(t *testing.T) {
 		t.Skip("integration: real listeners")
 	}
 	e := newEnv(t)
-	plainAbs := fmt.Sprintf("http://plain.partner.example:%d/upload", e.plain.port)
+	plainAbs := fmt.Sprintf("http://plain.partner.example:%d/base/upload", e.plain.port)
 	get := func(target string) (*http.Response, []byte) {
 		return e.roundTrip("GET " + target + " HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
 	}
@@ -219,7 +219,7 @@ func TestLimitRequests(t *testing.T) {
 	t.Run("per credential", func(t *testing.T) {
 		e.setAccess(nil, Limits{MaxRequestsPerCredential: 1})
 		finish := e.holdRequest(t, e.directClient(), "http://"+e.addr+"/callout/Plain/upload", e.plain)
-		res, body := get(fmt.Sprintf("http://plain.partner.example:%d/x", e.plain.port))
+		res, body := get(fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port))
 		assertLimitReached(t, res, body, "Plain", "named credential Plain")
 		if res, body := get("/callout/Slow/x"); res.StatusCode != 200 {
 			t.Errorf("another credential: %d %s", res.StatusCode, body)
@@ -285,7 +285,7 @@ func TestLimitClientRate(t *testing.T) {
 	t.Run("by source address", func(t *testing.T) {
 		e.setAccess(nil, slowRate)
 		for i := 0; i < 2; i++ {
-			if res, body := get("http://"+plain+"/x", ""); res.StatusCode != 200 {
+			if res, body := get("http://"+plain+"/base/x", ""); res.StatusCode != 200 {
 				t.Fatalf("request %d within the burst: %d %s", i, res.StatusCode, body)
 			}
 		}
@@ -298,19 +298,19 @@ func TestLimitClientRate(t *testing.T) {
 	t.Run("by client", func(t *testing.T) {
 		e.setAccess(testClients(t, ProxyAuth{Required: true}), slowRate)
 		for i := 0; i < 2; i++ {
-			if res, body := get("http://"+plain+"/x", "Bearer "+bearerToken); res.StatusCode != 200 {
+			if res, body := get("http://"+plain+"/base/x", "Bearer "+bearerToken); res.StatusCode != 200 {
 				t.Fatalf("request %d within the burst: %d %s", i, res.StatusCode, body)
 			}
 		}
-		res, body := get("http://"+plain+"/x", "Bearer "+bearerToken)
+		res, body := get("http://"+plain+"/base/x", "Bearer "+bearerToken)
 		assertRateLimited(t, res, body)
 		// Another client from the same address has its own bucket.
-		if res, body := get("http://"+plain+"/x", basicAuth(plainUser, plainPass)); res.StatusCode != 200 {
+		if res, body := get("http://"+plain+"/base/x", basicAuth(plainUser, plainPass)); res.StatusCode != 200 {
 			t.Errorf("another client: %d %s", res.StatusCode, body)
 		}
 		// A reload that changes the rate starts the buckets over.
 		e.setAccess(testClients(t, ProxyAuth{Required: true}), Limits{ClientRate: Rate{PerSecond: 0.1, Burst: 3}})
-		if res, body := get("http://"+plain+"/x", "Bearer "+bearerToken); res.StatusCode != 200 {
+		if res, body := get("http://"+plain+"/base/x", "Bearer "+bearerToken); res.StatusCode != 200 {
 			t.Errorf("after the rate changed: %d %s", res.StatusCode, body)
 		}
 	})
@@ -401,7 +401,7 @@ func TestLimitIdleClientConn(t *testing.T) {
 	}
 	defer c.Close()
 	_ = c.SetDeadline(time.Now().Add(10 * time.Second))
-	fmt.Fprintf(c, "GET http://plain.partner.example:%d/x HTTP/1.1\r\nHost: x\r\n\r\n", e.plain.port)
+	fmt.Fprintf(c, "GET http://plain.partner.example:%d/base/x HTTP/1.1\r\nHost: x\r\n\r\n", e.plain.port)
 	br := bufio.NewReader(c)
 	res, err := http.ReadResponse(br, nil)
 	if err != nil {
@@ -422,7 +422,7 @@ func TestLimitHeaderSizeDefault(t *testing.T) {
 		t.Skip("integration: real listeners")
 	}
 	e := newEnv(t)
-	target := fmt.Sprintf("http://plain.partner.example:%d/x", e.plain.port)
+	target := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	for _, tc := range []struct {
 		size   int
 		status int

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -59,6 +60,13 @@ const (
 	// CodeRateLimited: the client started requests faster than
 	// limits.client_rate allows (429, Retry-After).
 	CodeRateLimited
+	// CodeMethodNotAllowed: the method is refused on this request form:
+	// TRACE on the callout form, whose response could carry the injected
+	// credential back to the client (405).
+	CodeMethodNotAllowed
+	// CodeUpstreamHeaderTooLarge: the endpoint's response header block is
+	// larger than limits.max_response_header_bytes (502).
+	CodeUpstreamHeaderTooLarge
 	numCodes
 )
 
@@ -86,6 +94,9 @@ var rows = [numCodes]row{
 	CodeNotTLS:                {"not_tls", http.StatusBadRequest, "http_request_error"},
 	CodeRequestTooLarge:       {"request_too_large", http.StatusRequestEntityTooLarge, "http_request_error"},
 	CodeRateLimited:           {"rate_limited", http.StatusTooManyRequests, "http_request_denied"},
+	CodeMethodNotAllowed:      {"method_not_allowed", http.StatusMethodNotAllowed, "http_request_denied"},
+	// RFC 9209 §2.3.11.
+	CodeUpstreamHeaderTooLarge: {"upstream_header_too_large", http.StatusBadGateway, "http_response_header_size"},
 }
 
 // String is the code as it appears in JSON bodies, logs and metrics.
@@ -145,11 +156,16 @@ func (f *refusal) write(w http.ResponseWriter, closeConn bool) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Proxy-Status", f.proxyStatusValue())
+	// The code also goes in the reason phrase (laneWriter, errConn): many
+	// clients show only the status line of a refused CONNECT.
+	h.Set(refusalCodeHeader, r.name)
 	switch f.code {
 	case CodeWarmingUp:
 		h.Set("Retry-After", strconv.FormatInt(retryAfterSeconds(f.retryAfter), 10))
 	case CodeRateLimited:
 		h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
+	case CodeMethodNotAllowed:
+		h.Set("Allow", calloutMethods) // RFC 9110 §15.5.6
 	case CodeLimitReached:
 		if f.retryAfter > 0 { // busy with bcrypt (clients.go); the other limits free at no known time
 			h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
@@ -197,6 +213,51 @@ func (f *refusal) proxyStatusValue() string {
 
 // proxyName identifies callgate in Proxy-Status and Via.
 const proxyName = "callgate"
+
+// refusalCodeHeader carries a refusal's code on every refusal, like
+// Squid's X-Squid-Error; the wire writers copy it into the reason phrase.
+const refusalCodeHeader = "Callgate-Error"
+
+// appendReasonCode appends the refusal code to a status line's reason
+// phrase (the line without its CRLF): "503 Service Unavailable
+// (warming_up)".
+func appendReasonCode(line []byte, code string) []byte {
+	line = append(line, " ("...)
+	line = append(line, code...)
+	return append(line, ')')
+}
+
+// refusalPhrase rewrites the status line of a response head in p that
+// carries refusalCodeHeader, for writers that build the status line
+// themselves (net/http's); ok is false, and p untouched, otherwise. The
+// head must be whole in p, as net/http writes a refusal (a few hundred
+// bytes) in one write.
+func refusalPhrase(p []byte) (out []byte, ok bool) {
+	const prefix = "HTTP/1.x " // 1.0 to an HTTP/1.0 request (Python's CONNECT)
+	if len(p) < len(prefix)+3 || string(p[:7]) != "HTTP/1." || p[8] != ' ' || (p[len(prefix)] != '4' && p[len(prefix)] != '5') {
+		return nil, false
+	}
+	end := bytes.Index(p, []byte("\r\n\r\n"))
+	if end < 0 {
+		return nil, false
+	}
+	marker := []byte("\r\n" + refusalCodeHeader + ": ")
+	i := bytes.Index(p[:end+2], marker)
+	if i < 0 {
+		return nil, false
+	}
+	code := p[i+len(marker):]
+	code = code[:bytes.IndexByte(code, '\r')]
+	for _, c := range code {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return nil, false
+		}
+	}
+	lineEnd := bytes.IndexByte(p, '\r')
+	out = make([]byte, 0, len(p)+len(code)+3)
+	out = appendReasonCode(append(out, p[:lineEnd]...), string(code))
+	return append(out, p[lineEnd:]...), true
+}
 
 // writeSFString writes s as an RFC 8941 §3.3.3 sf-string: quoted, with
 // '"' and '\' escaped, and anything outside printable ASCII replaced.
@@ -259,6 +320,8 @@ func upstreamRefusal(d *routing.Destination, err error) *refusal {
 		f.message = "the endpoint's DNS name did not resolve"
 	case CodeUpstreamTimeout:
 		f.message = "the endpoint did not answer in time"
+	case CodeUpstreamHeaderTooLarge:
+		f.message = "the endpoint's response header block is larger than limits.max_response_header_bytes"
 	default:
 		f.message = "the endpoint could not be reached"
 	}

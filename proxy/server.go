@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -73,7 +72,37 @@ const (
 	DefaultIdleTunnel     = 5 * time.Minute
 	DefaultIdleConn       = 90 * time.Second
 	DefaultMaxHeaderBytes = 64 << 10
+	// DefaultMaxResponseHeaderBytes is Options.MaxResponseHeaderBytes'
+	// default.
+	DefaultMaxResponseHeaderBytes = 64 << 10
 )
+
+// netHTTPHeaderSlack is what net/http's server reads past MaxHeaderBytes
+// before it answers 431: its limit is MaxHeaderBytes + 4096.
+const netHTTPHeaderSlack = 4096
+
+// Engine names the code that speaks HTTP/1.1 on the wire, on both sides of
+// the proxy; the request forms and their rules are the same on each.
+type Engine uint8
+
+const (
+	// EngineFast serves bodiless keep-alive requests on the lane (lane.go)
+	// and sends bodiless plain-http requests on the fast path
+	// (fastpath.go); everything else goes to net/http, as with
+	// EngineStdlib. It is the default.
+	EngineFast Engine = iota
+	// EngineStdlib uses net/http's Server for every client request and an
+	// http.Transport for every upstream request.
+	EngineStdlib
+)
+
+// String is the engine's name in the config (engine: fast | stdlib).
+func (e Engine) String() string {
+	if e == EngineStdlib {
+		return "stdlib"
+	}
+	return "fast"
+}
 
 func (t Timeouts) withDefaults() Timeouts {
 	def := func(d *time.Duration, v time.Duration) {
@@ -98,13 +127,25 @@ type Options struct {
 	Dial Dialer
 	// Timeouts; zero fields take their defaults.
 	Timeouts Timeouts
-	// MaxHeaderBytes caps a request's header block; zero means 64 KiB.
+	// MaxHeaderBytes caps a request's request line and header block
+	// together, in bytes; zero means 64 KiB. Values up to 4096 are
+	// enforced exactly on the lane only (net/http cannot read less).
 	MaxHeaderBytes int
+	// MaxResponseHeaderBytes caps an endpoint's response header block (with
+	// any 1xx responses before it), as http.Transport counts it; zero
+	// means 64 KiB. A larger one is answered 502 upstream_header_too_large.
+	MaxResponseHeaderBytes int
+	// Engine chooses the wire code; the zero value is EngineFast.
+	Engine Engine
 	// Logger receives one summary line per request or tunnel; the caller
 	// names it (e.g. log.Named("proxy")). Nil logs nothing.
 	Logger *zap.Logger
 	// Metrics receives the request metrics; nil keeps unregistered ones.
 	Metrics *Metrics
+	// SelfNames are the proxy listener's own names besides its address,
+	// "host" or "host:port", normalised as routing.NormalizeHost does: an
+	// absolute-form /callout/ request to one of them is the callout form.
+	SelfNames []string
 }
 
 // Server serves the proxy listener. Its methods are safe for concurrent
@@ -124,8 +165,11 @@ type Server struct {
 	auth    authenticator // Basic password checks (clients.go)
 	lim     limiter       // concurrency counts and rate buckets (limits.go)
 
-	maxHeaderBytes int // for the message of net/http's 431 (httperr.go)
+	maxHeaderBytes     int // for the message of net/http's 431 (httperr.go)
+	maxRespHeaderBytes int64
+	engine             Engine
 
+	self      selfAddr
 	lanes     lanes // connections the lane serves (lane.go)
 	lnMu      sync.Mutex
 	listeners map[*laneListener]struct{}
@@ -161,6 +205,12 @@ func New(opts Options) (*Server, error) {
 		maxHeader = DefaultMaxHeaderBytes
 	}
 	s.maxHeaderBytes = maxHeader
+	s.maxRespHeaderBytes = int64(opts.MaxResponseHeaderBytes)
+	if s.maxRespHeaderBytes <= 0 {
+		s.maxRespHeaderBytes = DefaultMaxResponseHeaderBytes
+	}
+	s.engine = opts.Engine
+	s.self = newSelfAddr(opts.SelfNames)
 	// net/http's own messages (malformed requests it answers itself, TLS
 	// handshake failures) are client-triggered: debug, not noise.
 	stdLog, err := zap.NewStdLogAt(s.log, zap.DebugLevel)
@@ -171,8 +221,11 @@ func New(opts Options) (*Server, error) {
 		Handler:           s,
 		ReadHeaderTimeout: s.t.HeaderRead,
 		IdleTimeout:       s.t.IdleConn,
-		MaxHeaderBytes:    maxHeader,
-		ErrorLog:          stdLog,
+		// net/http reads MaxHeaderBytes plus its slack before it answers
+		// 431: asking for the difference makes the documented number the
+		// limit.
+		MaxHeaderBytes: max(maxHeader-netHTTPHeaderSlack, 1),
+		ErrorLog:       stdLog,
 		// A non-nil empty map keeps HTTP/2 off even behind a TLS listener
 		// offering h2: CONNECT tunnels need HTTP/1.1 hijacking.
 		TLSNextProto:                 map[string]func(*http.Server, *tls.Conn, http.Handler){},
@@ -265,16 +318,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 			sum.finish(s.log)
 		}
 	}()
+	if len(r.TransferEncoding) > 0 && r.Method != http.MethodConnect {
+		// net/http reads a chunked body by Transfer-Encoding and drops
+		// any Content-Length without saying there was one; RFC 9112 §6.1
+		// then asks for a close after the response, so bytes past the
+		// body are never read as another request.
+		w.Header().Set("Connection", "close")
+	}
+	var callout string
+	if r.Method != http.MethodConnect {
+		callout = s.calloutTarget(r)
+	}
 	switch {
 	case r.Method == http.MethodConnect:
 		sum.form = formConnect
 		handedOff = s.serveConnect(w, r, st, sum)
+	case callout != "":
+		sum.form = formCallout
+		s.serveCallout(w, r, callout, st, sum)
 	case r.URL.IsAbs():
 		sum.form = formAbsolute
 		s.serveAbsolute(w, r, st, sum)
-	case strings.HasPrefix(r.URL.Path, calloutPrefix) && r.URL.Host == "":
-		sum.form = formCallout
-		s.serveCallout(w, r, st, sum)
 	default:
 		sum.form = formOther
 		s.refuse(w, sum, badRequest(nil,
@@ -317,4 +381,10 @@ func (sum *summary) bind(st *state, d *routing.Destination) {
 // context was cancelled) rather than an upstream problem.
 func errClientGone(r *http.Request, err error) bool {
 	return r.Context().Err() != nil && errors.Is(err, context.Canceled)
+}
+
+// netHTTPHeaderLimit is how many header bytes net/http's server reads
+// before it answers 431.
+func (s *Server) netHTTPHeaderLimit() int {
+	return s.hs.MaxHeaderBytes + netHTTPHeaderSlack
 }

@@ -38,6 +38,7 @@ type app struct {
 	manager *connstate.Manager
 	proxy   *proxy.Server
 	certs   *certChecker
+	tokens  *tokenDialer // opens OAuth 2.0 token request connections
 
 	mu        sync.Mutex // guards injectors; held only by the reload goroutine and Close
 	injectors map[string]*injector
@@ -69,17 +70,21 @@ func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logge
 		dialer = simulatedDialer{sim: sim, next: &net.Dialer{}}
 	}
 	a.proxy, err = proxy.New(proxy.Options{
-		Gate:           a.manager,
-		Dial:           dialer,
-		Timeouts:       proxy.Timeouts(cfg.Timeouts), // same fields: a change to either fails to compile here
-		MaxHeaderBytes: cfg.Limits.MaxHeaderBytes,
-		Logger:         log.Named("proxy"),
-		Metrics:        proxy.NewMetrics(reg),
+		Gate:                   a.manager,
+		Dial:                   dialer,
+		Timeouts:               proxy.Timeouts(cfg.Timeouts), // same fields: a change to either fails to compile here
+		MaxHeaderBytes:         cfg.Limits.MaxHeaderBytes,
+		MaxResponseHeaderBytes: cfg.Limits.MaxResponseHeaderBytes,
+		Engine:                 proxyEngine(cfg.Engine),
+		SelfNames:              cfg.Listen.Names,
+		Logger:                 log.Named("proxy"),
+		Metrics:                proxy.NewMetrics(reg),
 	})
 	if err != nil {
 		return nil, err
 	}
 	a.certs = newCertChecker(a.proxy, a.manager, log.Named("certcheck"))
+	a.tokens = newTokenDialer(a.proxy, a.manager)
 	a.reloader = newReloader(a.reloadFromFile)
 	if err := a.apply(cfg); err != nil {
 		return nil, err
@@ -210,7 +215,7 @@ func (a *app) buildInjectors(cfg *config.Config, previous map[string]*injector) 
 			out[nc.Name] = old
 			continue
 		}
-		opts := credauth.Options{Logger: a.log} // credauth names its logger itself
+		opts := credauth.Options{Logger: a.log, TokenDialTLS: a.tokens.DialTLS} // credauth names its logger itself
 		if s := nc.Auth.SigV4; s != nil && cfg.AWS.Mode == "aws" && cfg.AWS.EndpointURL != "" {
 			// aws.endpoint_url overrides STS too: a signing role
 			// (aws_sigv4.role_arn) is assumed where the control plane
@@ -287,6 +292,12 @@ func restartOnlyChanges(old, cfg *config.Config) []string {
 	if old.Limits.MaxHeaderBytes != cfg.Limits.MaxHeaderBytes {
 		out = append(out, "limits.max_header_bytes")
 	}
+	if old.Limits.MaxResponseHeaderBytes != cfg.Limits.MaxResponseHeaderBytes {
+		out = append(out, "limits.max_response_header_bytes")
+	}
+	if old.Engine != cfg.Engine {
+		out = append(out, "engine")
+	}
 
 	return out
 }
@@ -318,4 +329,13 @@ func (a *app) credentialViews() []admin.CredentialView {
 		out = append(out, v)
 	}
 	return out
+}
+
+// proxyEngine maps the config's engine name (validated by config) to the
+// proxy's.
+func proxyEngine(name string) proxy.Engine {
+	if name == config.EngineStdlib {
+		return proxy.EngineStdlib
+	}
+	return proxy.EngineFast
 }

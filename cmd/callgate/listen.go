@@ -46,3 +46,13 @@ func listen(cfg *config.Config, which, addr string, certs *tlslisten.Provider) (
 	}
 	return ln, nil
 }
+
+// listenHost is the host part of a listen address as configured ("" when
+// it has none or does not parse: the bound address still applies).
+func listenHost(addr string) string {
+	h, _, err := net.SplitHostPort(addr)
+	if err != nil {
+		return ""
+	}
+	return h
+}

@@ -53,6 +53,7 @@ func TestEveryMetricPassesPromlint(t *testing.T) {
 		"callgate_tunnel_bytes_total", "callgate_refusals_total", "callgate_connection_status",
 		"callgate_connection_warm", "callgate_sync_duration_seconds", "callgate_config_reloads_total",
 		"callgate_config_last_reload_success_timestamp_seconds", "callgate_build_info",
+		"callgate_admin_token_valid",
 		"go_goroutines", "process_open_fds",
 	} {
 		if !have[name] {

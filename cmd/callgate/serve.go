@@ -11,7 +11,6 @@ import (
 	"net/http"
 	"os"
 	"os/signal"
-	"strings"
 	"syscall"
 	"time"
 
@@ -169,12 +168,16 @@ func startServer(parent context.Context, path string, log *zap.Logger, opts serv
 	}
 	s.adminHS = &http.Server{
 		Handler: admin.New(admin.Options{
+			Addr:           s.adminLn.Addr(),
+			ListenHost:     listenHost(cfg.Listen.Admin),
+			Hosts:          func() []string { return a.cfg.Load().Admin.Hosts },
 			Connections:    a.manager,
 			Reload:         a.reloader.Reload,
 			Credentials:    a.credentialViews,
 			Simulator:      sim,
-			Token:          a.adminToken,
+			TokenFile:      func() string { return a.cfg.Load().Admin.TokenFile },
 			ProtectReads:   func() bool { return a.cfg.Load().Admin.ProtectReads },
+			Metrics:        admin.NewMetrics(reg),
 			RestartPending: a.pendingRestart,
 			Gatherer:       reg,
 			ShuttingDown:   a.shuttingDown.Load,
@@ -250,19 +253,4 @@ func (s *server) closeCerts() {
 	if s.certs != nil {
 		s.certs.Close()
 	}
-}
-
-// adminToken reads the admin bearer token file on each use, so rotating it
-// needs no reload.
-func (a *app) adminToken() string {
-	cfg := a.cfg.Load()
-	if cfg == nil || cfg.Admin.TokenFile == "" {
-		return ""
-	}
-	b, err := os.ReadFile(cfg.Admin.TokenFile)
-	if err != nil {
-		a.log.Error("admin token file unreadable: refusing admin POST routes", zap.String("file", cfg.Admin.TokenFile), zap.Error(err))
-		return "\x00unreadable" // matches no client token
-	}
-	return strings.TrimSpace(string(b))
 }
