@@ -189,9 +189,12 @@ func TestDefaults(t *testing.T) {
 			HeaderRead: 10 * time.Second, Dial: 10 * time.Second, TLSHandshake: 10 * time.Second,
 			ResponseHeader: 30 * time.Second, IdleTunnel: 5 * time.Minute, IdleConn: 90 * time.Second,
 		},
-		Engine:           EngineFast,
-		Limits:           Limits{MaxHeaderBytes: 65536, MaxResponseHeaderBytes: 65536},
-		ProxyAuth:        ProxyAuth{Realm: "callgate"},
+		Engine: EngineFast,
+		Limits: Limits{MaxHeaderBytes: 65536, MaxResponseHeaderBytes: 65536},
+		ProxyAuth: ProxyAuth{Realm: "callgate", BcryptWait: time.Second, Throttle: AuthThrottle{
+			PerSource: FailureRate{FailuresPerSecond: 1, Burst: 10},
+			PerUser:   FailureRate{FailuresPerSecond: 5, Burst: 30},
+		}},
 		Shutdown:         Shutdown{Drain: 30 * time.Second},
 		Connections:      []connstate.Connection{},
 		NamedCredentials: []NamedCredential{},
@@ -266,7 +269,10 @@ func TestValidFull(t *testing.T) {
 		PerCredential: CredentialLimits{MaxTunnels: 100, MaxRequests: 200},
 		ClientRate:    Rate{RequestsPerSecond: 50.5, Burst: 100},
 	})
-	check("ProxyAuth", cfg.ProxyAuth, ProxyAuth{Required: true, Realm: "egress"})
+	check("ProxyAuth", cfg.ProxyAuth, ProxyAuth{Required: true, Realm: "egress", BcryptWait: 250 * time.Millisecond, Throttle: AuthThrottle{
+		PerSource: FailureRate{FailuresPerSecond: 0.5, Burst: 4},
+		PerUser:   FailureRate{FailuresPerSecond: 2, Burst: 12},
+	}})
 	checkValidClients(t, cfg.Clients)
 	check("Admin", cfg.Admin, Admin{TokenFile: "testdata/secrets/admin-token", ProtectReads: true, Hosts: []string{
 		"callgate-admin.egress.svc", "callgate-admin.egress.svc:8443", "[fd00::5]:9090", "[fd00::6]", "10.0.0.5",

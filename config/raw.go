@@ -107,8 +107,20 @@ type rawRate struct {
 }
 
 type rawProxyAuth struct {
-	Required bool   `yaml:"required"`
-	Realm    string `yaml:"realm"`
+	Required   bool            `yaml:"required"`
+	Realm      string          `yaml:"realm"`
+	Throttle   rawAuthThrottle `yaml:"throttle"`
+	BcryptWait time.Duration   `yaml:"bcrypt_wait"`
+}
+
+type rawAuthThrottle struct {
+	PerSource rawFailureRate `yaml:"per_source"`
+	PerUser   rawFailureRate `yaml:"per_user"`
+}
+
+type rawFailureRate struct {
+	FailuresPerSecond float64 `yaml:"failures_per_second"`
+	Burst             int     `yaml:"burst"`
 }
 
 type rawClient struct {
@@ -250,10 +262,17 @@ func defaultRaw() rawConfig {
 			IdleTunnel:     5 * time.Minute,
 			IdleConn:       90 * time.Second,
 		},
-		Engine:    EngineFast,
-		Limits:    rawLimits{MaxHeaderBytes: DefaultMaxHeaderBytes, MaxResponseHeaderBytes: DefaultMaxResponseHeaderBytes},
-		ProxyAuth: rawProxyAuth{Realm: DefaultRealm},
-		Shutdown:  rawShutdown{Drain: 30 * time.Second},
+		Engine: EngineFast,
+		Limits: rawLimits{MaxHeaderBytes: DefaultMaxHeaderBytes, MaxResponseHeaderBytes: DefaultMaxResponseHeaderBytes},
+		ProxyAuth: rawProxyAuth{
+			Realm: DefaultRealm,
+			Throttle: rawAuthThrottle{
+				PerSource: rawFailureRate(DefaultAuthThrottle.PerSource),
+				PerUser:   rawFailureRate(DefaultAuthThrottle.PerUser),
+			},
+			BcryptWait: DefaultBcryptWait,
+		},
+		Shutdown: rawShutdown{Drain: 30 * time.Second},
 	}
 }
 

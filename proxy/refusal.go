@@ -166,6 +166,10 @@ func (f *refusal) write(w http.ResponseWriter, closeConn bool) {
 		h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
 	case CodeMethodNotAllowed:
 		h.Set("Allow", calloutMethods) // RFC 9110 §15.5.6
+	case CodeLimitReached:
+		if f.retryAfter > 0 { // busy with bcrypt (clients.go); the other limits free at no known time
+			h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
+		}
 	}
 	if len(f.challenge) > 0 {
 		h["Proxy-Authenticate"] = append([]string(nil), f.challenge...) // the snapshot's slice is shared
