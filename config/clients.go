@@ -178,7 +178,8 @@ func (c *compiler) clientBasic(p string, r rawClientBasic, cl *Client) {
 		if b, ok := c.readSecret(p+".password_file", "password file", cl.PasswordFile); ok {
 			b = bytes.TrimSuffix(b, []byte("\n"))
 			b = bytes.TrimSuffix(b, []byte("\r"))
-			if len(b) == 0 {
+			if len(bytes.TrimSpace(b)) == 0 {
+				// Blanks alone are an emptied file, not a password.
 				c.errorf(p+".password_file", ErrFile, "password file %q is empty", cl.PasswordFile)
 			} else {
 				cl.Password = b
