@@ -74,7 +74,10 @@ type Injector struct {
 	name string
 	kind string
 	pass bool
-	a    applier // nil for KindNone
+	// headers are the field names Inject sets, for explaining a decision
+	// without a value.
+	headers []string
+	a       applier // nil for KindNone
 	// loaded reports the secret state for the admin API; nil means "all
 	// secrets were loaded at New" (file secrets keep their last good value).
 	loaded func() bool
@@ -141,25 +144,29 @@ func build(name string, spec Spec, opts Options) (*Injector, error) {
 	setsAuthz := true
 	switch {
 	case spec.Basic != nil:
-		inj.kind = KindBasic
+		inj.kind, inj.headers = KindBasic, []string{"Authorization"}
 		inj.a, err = newBasic(spec.Basic, load)
 	case spec.Bearer != nil:
-		inj.kind = KindBearer
+		inj.kind, inj.headers = KindBearer, []string{"Authorization"}
 		inj.a, err = newBearer(spec.Bearer, load)
 	case len(spec.Headers) > 0:
 		inj.kind = KindHeaders
+		for _, h := range spec.Headers {
+			inj.headers = append(inj.headers, http.CanonicalHeaderKey(h.Name))
+		}
 		var h *headerAuth
 		if h, err = newHeaders(spec.Headers, load); err == nil {
 			inj.a, setsAuthz = h, h.setsAuthorization()
 		}
 	case spec.OAuth2 != nil:
-		inj.kind = KindOAuth2
+		inj.kind, inj.headers = KindOAuth2, []string{"Authorization"}
 		var o *oauth2Auth
 		if o, err = newOAuth2(spec.OAuth2, load, opts, log); err == nil {
 			inj.a = o
 		}
 	case spec.SigV4 != nil:
 		inj.kind = KindAWSSigV4
+		inj.headers = []string{"Authorization", "X-Amz-Date", "X-Amz-Content-Sha256", "X-Amz-Security-Token"}
 		var s *sigv4Auth
 		if s, err = newSigV4(name, spec.SigV4, opts); err == nil {
 			inj.a, inj.loaded = s, s.loaded.Load
@@ -225,6 +232,15 @@ func (i *Injector) Kind() string {
 		return KindNone
 	}
 	return i.kind
+}
+
+// HeaderNames are the fields Inject sets (canonical names, never values);
+// nil for KindNone.
+func (i *Injector) HeaderNames() []string {
+	if i == nil {
+		return nil
+	}
+	return i.headers
 }
 
 // SecretLoaded reports whether the secrets the credential needs are

@@ -325,24 +325,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// body are never read as another request.
 		w.Header().Set("Connection", "close")
 	}
-	var callout string
-	if r.Method != http.MethodConnect {
-		callout = s.calloutTarget(r)
-	}
-	switch {
-	case r.Method == http.MethodConnect:
-		sum.form = formConnect
-		handedOff = s.serveConnect(w, r, st, sum)
-	case callout != "":
-		sum.form = formCallout
-		s.serveCallout(w, r, callout, st, sum)
-	case r.URL.IsAbs():
-		sum.form = formAbsolute
-		s.serveAbsolute(w, r, st, sum)
-	default:
-		sum.form = formOther
+	p := pass{r: r, st: st, sum: sum}
+	p.form, p.callout = s.formOf(r)
+	sum.form = p.form
+	if p.form == formOther {
 		s.refuse(w, sum, badRequest(nil,
 			"send CONNECT host:port, an absolute-form http:// URL, or /callout/{NamedCredential}/{path}", nil), false)
+		return
+	}
+	if f := s.run(&p); f != nil {
+		// After a refused CONNECT the client may already have sent tunnel
+		// bytes, which must not be read as a request.
+		s.refuse(w, sum, f, p.form == formConnect)
+		return
+	}
+	switch p.form {
+	case formConnect:
+		handedOff = s.serveConnect(w, &p)
+	case formAbsolute:
+		s.serveAbsolute(w, &p)
+	case formCallout:
+		s.serveCallout(w, &p)
 	}
 }
 
