@@ -69,6 +69,13 @@ const (
 type explainer struct {
 	steps       []ExplainStep
 	suggestions []string
+	at          string // the step being checked, which a refusal stops
+}
+
+func (x *explainer) enter(step string) {
+	if x != nil {
+		x.at = step
+	}
 }
 
 func (x *explainer) pass(step, detail string) {
@@ -181,7 +188,7 @@ func (s *Server) Explain(method, rawURL, form, client string) (*Explanation, err
 	}
 	st := s.state.Load()
 	sum := &summary{dm: s.unknown}
-	x := &explainer{}
+	x := &explainer{at: stepForm}
 	p := &pass{r: r, st: st, sum: sum, x: x, asClient: client}
 	p.form, p.callout = s.formOf(r)
 	sum.form = p.form
@@ -198,7 +205,7 @@ func (s *Server) Explain(method, rawURL, form, client string) (*Explanation, err
 	}
 	out.Steps, out.Suggestions = x.steps, x.suggestions
 	if f != nil {
-		out.Steps = append(out.Steps, ExplainStep{Step: refusedStep(x.steps), Result: "refused", Detail: f.message})
+		out.Steps = append(out.Steps, ExplainStep{Step: x.at, Result: "refused", Detail: f.message})
 		r := rows[f.code]
 		out.Verdict = ExplainVerdict{Status: r.status, Code: r.name, ProxyStatus: f.proxyStatusValue(), Message: f.message,
 			RetryAfterSeconds: retryAfterSeconds(f.retryAfter)}
@@ -209,25 +216,6 @@ func (s *Server) Explain(method, rawURL, form, client string) (*Explanation, err
 		out.Verdict.Status = http.StatusOK
 	}
 	return out, nil
-}
-
-// refusedStep names the step a refusal stopped at: the one after the last
-// that passed.
-func refusedStep(done []ExplainStep) string {
-	order := []string{stepForm, stepRoute, stepMethod, stepClient, stepLimits, stepPath, stepGate, stepAddress}
-	if len(done) == 0 {
-		return stepForm
-	}
-	last := done[len(done)-1].Step
-	for i, s := range order {
-		if s == last && i+1 < len(order) {
-			if order[i+1] == stepLimits { // limits only report; the next check is the path
-				return stepPath
-			}
-			return order[i+1]
-		}
-	}
-	return last
 }
 
 func describeForm(f form) string {
@@ -269,12 +257,14 @@ func (s *Server) explainClient(p *pass) (*clientEntry, *refusal) {
 		return nil, nil
 	}
 	if p.asClient == "" {
+		// The data plane's own answers to a request without an identity.
+		p.x.note(stepClient, "no client given: explaining a request without Proxy-Authorization (client=NAME explains for a client)")
 		if cs.required {
 			return nil, &refusal{code: CodeProxyAuthRequired, dest: d, connection: d.Connection, challenge: cs.challenge,
-				message: "proxy authentication is required: send Proxy-Authorization (explain with client=NAME to explain for a client)"}
+				message: "proxy authentication is required: send Proxy-Authorization"}
 		}
 		return nil, &refusal{code: CodeNotPermitted, dest: d, connection: d.Connection,
-			message: "no client identity matches this request (explain with client=NAME to explain for a client)"}
+			message: "no client identity matches this request's source address"}
 	}
 	c := cs.byName(p.asClient)
 	if c == nil {

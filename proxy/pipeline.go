@@ -63,12 +63,14 @@ func (s *Server) formOf(r *http.Request) (form, string) {
 // run applies the rules to p; nil means the request may be carried, to
 // p.addr.
 func (s *Server) run(p *pass) *refusal {
+	p.x.enter(stepRoute)
 	if f := s.route(p); f != nil {
 		return f
 	}
 	if p.x != nil {
 		p.x.pass(stepRoute, "named credential "+p.d.Name+" ("+p.d.Scheme.String()+"://"+p.d.HostPort+p.d.BasePath+"), outbound connection "+p.d.Connection)
 	}
+	p.x.enter(stepMethod)
 	if p.form == formCallout && p.r.Method == http.MethodTrace {
 		// RFC 9110 §9.3.8: TRACE echoes the request it received, and on
 		// this form that request carries the credential callgate
@@ -79,12 +81,15 @@ func (s *Server) run(p *pass) *refusal {
 	if p.x != nil {
 		p.x.pass(stepMethod, p.r.Method+" is allowed on the "+p.form.String()+" form")
 	}
+	p.x.enter(stepClient)
 	if f := s.checkAccess(p); f != nil {
 		return f
 	}
+	p.x.enter(stepPath)
 	if f := s.checkPath(p); f != nil {
 		return f
 	}
+	p.x.enter(stepGate)
 	adm, f := s.admit(p.d)
 	if f != nil {
 		return f
