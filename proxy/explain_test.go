@@ -69,6 +69,10 @@ func TestExplainMatchesDataPlane(t *testing.T) {
 			return c
 		}(),
 	}
+	refusedAt := map[string]string{
+		"connect unknown": "route", "connect warming": "gate", "absolute outside base path": "base_path",
+		"callout TRACE": "method", "client not permitted": "client", "anonymous, auth required": "client",
+	}
 	check := func(t *testing.T, c tc) {
 		x, err := e.srv.Explain(c.method, c.target, "", c.client)
 		if err != nil {
@@ -103,10 +107,6 @@ func TestExplainMatchesDataPlane(t *testing.T) {
 		if want := refusedAt[c.name]; want != "" && last.Step != want {
 			t.Errorf("refused at step %q, want %q", last.Step, want)
 		}
-	}
-	refusedAt := map[string]string{
-		"connect unknown": "route", "connect warming": "gate", "absolute outside base path": "base_path",
-		"callout TRACE": "method", "client not permitted": "client", "anonymous, auth required": "client",
 	}
 	for _, c := range open {
 		t.Run(c.name, func(t *testing.T) { check(t, c) })
