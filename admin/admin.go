@@ -71,6 +71,11 @@ type Options struct {
 	RestartPending func() []string
 	// Credentials lists the named credentials of the current snapshot.
 	Credentials func() []CredentialView
+	// Explain answers GET /v1/explain: what the data plane would do with a
+	// request (method, url, form, client), without sending it. An error
+	// wrapping ErrExplainInput is the query's fault (400). Nil disables the
+	// route.
+	Explain func(method, url, form, client string) (any, error)
 	// Simulator is set only in simulated mode with acceptance: manual.
 	Simulator Simulator
 	// TokenFile returns the path of the file holding the bearer token every
@@ -134,6 +139,9 @@ func New(opts Options) http.Handler {
 	h.mux.HandleFunc("GET /v1/connections/{name}", h.protectRead(h.getConnection))
 	h.mux.HandleFunc("POST /v1/connections/{name}/{action}", h.protect(h.connectionAction))
 	h.mux.HandleFunc("GET /v1/named-credentials", h.protectRead(h.listCredentials))
+	if opts.Explain != nil {
+		h.mux.HandleFunc("GET /v1/explain", h.protectRead(h.explain))
+	}
 	if opts.Simulator != nil {
 		h.mux.HandleFunc("POST /v1/simulated/{name}/{action}", h.protect(h.simulatedAction))
 	}

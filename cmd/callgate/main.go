@@ -26,11 +26,13 @@ commands:
   provision NAME            provision an outbound connection
   sync NAME                 sync an outbound connection now
   teardown NAME             tear an outbound connection down
+  explain URL               what callgate would do with a request to URL, and
+                            why, without sending it
   whoami [--config FILE]    print the AWS principal an endpoint service owner
                             must allow-list
   version                   print the version
 
-status, provision, sync and teardown take --admin URL (default
+status, provision, sync, teardown and explain take --admin URL (default
 http://127.0.0.1:9090, or $CALLGATE_ADMIN) and --token-file FILE.
 `
 
@@ -53,6 +55,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		return runAction(cmd, rest, stdout, stderr)
 	case "whoami":
 		return runWhoami(rest, stdout, stderr)
+	case "explain":
+		return runExplain(rest, stdout, stderr)
 	case "version", "--version":
 		fmt.Fprintln(stdout, "callgate", version)
 		return 0

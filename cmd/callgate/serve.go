@@ -174,6 +174,7 @@ func startServer(parent context.Context, path string, log *zap.Logger, opts serv
 			Connections:    a.manager,
 			Reload:         a.reloader.Reload,
 			Credentials:    a.credentialViews,
+			Explain:        a.explain,
 			Simulator:      sim,
 			TokenFile:      func() string { return a.cfg.Load().Admin.TokenFile },
 			ProtectReads:   func() bool { return a.cfg.Load().Admin.ProtectReads },
