@@ -57,7 +57,10 @@ func TestExplainMatchesDataPlane(t *testing.T) {
 		callout("callout not ready", http.MethodGet, "/callout/Pending/x"),
 	}
 	withClients := []tc{
-		func() tc { c := absolute("anonymous, auth required", http.MethodGet, "http://"+plain+"/base/x"); return c }(),
+		func() tc {
+			c := absolute("anonymous, auth required", http.MethodGet, "http://"+plain+"/base/x")
+			return c
+		}(),
 		func() tc {
 			c := absolute("client permitted", http.MethodGet, "http://"+plain+"/base/x")
 			c.client, c.auth = "plainpw", basicAuth(plainUser, plainPass)
