@@ -211,7 +211,7 @@ func (s *Server) Explain(method, rawURL, form, client string) (*Explanation, err
 			RetryAfterSeconds: retryAfterSeconds(f.retryAfter)}
 		return out, nil
 	}
-	out.Verdict = ExplainVerdict{Allowed: true, Message: "allowed: " + s.describeAddress(p)}
+	out.Verdict = ExplainVerdict{Allowed: true, Message: s.describeAddress(p)}
 	if p.form == formConnect {
 		out.Verdict.Status = http.StatusOK
 	}
