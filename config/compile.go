@@ -27,6 +27,7 @@ func (c *compiler) compile(r *rawConfig) *Config {
 		Timeouts: c.timeouts(r.Timeouts),
 		Limits:   c.limits(r.Limits),
 		Admin:    c.admin(r.Admin),
+		Probe:    c.probe(r.Probe),
 		Shutdown: Shutdown{
 			Drain:      c.duration("shutdown.drain", r.Shutdown.Drain, 0),
 			ReadyDelay: c.duration("shutdown.ready_delay", r.Shutdown.ReadyDelay, 0),

@@ -45,6 +45,7 @@ type Config struct {
 	Limits   Limits
 	Admin    Admin
 	Shutdown Shutdown
+	Probe    Probe
 
 	// Clients are the proxy client identities in file order; nil when the
 	// file lists none, and then every client may use every named credential.

@@ -196,6 +196,7 @@ func TestDefaults(t *testing.T) {
 			PerUser:   FailureRate{FailuresPerSecond: 5, Burst: 30},
 		}},
 		Shutdown:         Shutdown{Drain: 30 * time.Second},
+		Probe:            Probe{Interval: 5 * time.Minute, Concurrency: 4},
 		Connections:      []connstate.Connection{},
 		NamedCredentials: []NamedCredential{},
 	}
@@ -278,6 +279,7 @@ func TestValidFull(t *testing.T) {
 		"callgate-admin.egress.svc", "callgate-admin.egress.svc:8443", "[fd00::5]:9090", "[fd00::6]", "10.0.0.5",
 	}})
 	check("Shutdown", cfg.Shutdown, Shutdown{Drain: 7 * time.Second, ReadyDelay: 8 * time.Second})
+	check("Probe", cfg.Probe, Probe{Interval: 90 * time.Second, Concurrency: 2})
 	check("Connections", cfg.Connections, []connstate.Connection{
 		{
 			Name: "partner_orders", Description: "Orders API over PrivateLink", Type: "AwsPrivateLink",

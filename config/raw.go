@@ -23,6 +23,7 @@ type rawConfig struct {
 	Clients             []rawClient          `yaml:"clients"`
 	Admin               rawAdmin             `yaml:"admin"`
 	Shutdown            rawShutdown          `yaml:"shutdown"`
+	Probe               rawProbe             `yaml:"probe"`
 	OutboundConnections []rawConnection      `yaml:"outbound_connections"`
 	NamedCredentials    []rawNamedCredential `yaml:"named_credentials"`
 }
@@ -273,6 +274,7 @@ func defaultRaw() rawConfig {
 			BcryptWait: DefaultBcryptWait,
 		},
 		Shutdown: rawShutdown{Drain: 30 * time.Second},
+		Probe:    defaultProbe(),
 	}
 }
 
