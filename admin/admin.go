@@ -47,6 +47,10 @@ type CredentialView struct {
 	CertificateCheck string `json:"certificate_check"`
 	CertificateError string `json:"certificate_error,omitempty"`
 	CheckedAt        string `json:"checked_at,omitempty"`
+	// CertificateReason is the last failed probe's reason (probe.Reason*);
+	// CertificateExpiresAt when the certificate seen expires (RFC 3339).
+	CertificateReason    string `json:"certificate_reason,omitempty"`
+	CertificateExpiresAt string `json:"certificate_expires_at,omitempty"`
 }
 
 // Options wires the admin handler. Nil fields disable what they serve.

@@ -19,6 +19,7 @@ import (
 	"github.com/callgate/callgate/connstate"
 	"github.com/callgate/callgate/connstate/simulated"
 	"github.com/callgate/callgate/credauth"
+	"github.com/callgate/callgate/probe"
 	"github.com/callgate/callgate/proxy"
 	"github.com/callgate/callgate/routing"
 )
@@ -37,7 +38,7 @@ type app struct {
 	sim     *simulated.Backend // nil unless aws.mode is simulated
 	manager *connstate.Manager
 	proxy   *proxy.Server
-	certs   *certChecker
+	probe   *probe.Prober
 	tokens  *tokenDialer // opens OAuth 2.0 token request connections
 
 	mu        sync.Mutex // guards injectors; held only by the reload goroutine and Close
@@ -83,7 +84,7 @@ func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logge
 	if err != nil {
 		return nil, err
 	}
-	a.certs = newCertChecker(a.proxy, a.manager, log.Named("certcheck"))
+	a.probe = newProber(a, reg, log.Named("probe"))
 	a.tokens = newTokenDialer(a.proxy, a.manager)
 	a.reloader = newReloader(a.reloadFromFile)
 	if err := a.apply(cfg); err != nil {
@@ -165,6 +166,7 @@ func (a *app) apply(cfg *config.Config) error {
 		if err == nil {
 			a.manager.SetWarmup(cfg.Warmup)
 			a.proxy.SetSnapshot(&proxy.Snapshot{Routes: routes, Resolve: overrides, Clients: clients, Limits: proxyLimits(cfg)})
+			a.probe.Retain(routes)
 		}
 	}
 	if err != nil {
@@ -325,7 +327,7 @@ func (a *app) credentialViews() []admin.CredentialView {
 		if inj := injectors[d.Name]; inj != nil {
 			v.AuthType, v.SecretLoaded = inj.Kind(), inj.SecretLoaded()
 		}
-		a.certs.fill(d, &v)
+		a.fillCertificate(d, &v)
 		out = append(out, v)
 	}
 	return out

@@ -20,6 +20,9 @@ func (a *app) explain(method, target, form, client string) (any, error) {
 	if errors.Is(err, proxy.ErrExplainRequest) {
 		return nil, fmt.Errorf("%w: %v", admin.ErrExplainInput, err)
 	}
+	if x != nil {
+		a.addProbeStep(x)
+	}
 	return x, err
 }
 

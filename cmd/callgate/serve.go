@@ -192,7 +192,7 @@ func startServer(parent context.Context, path string, log *zap.Logger, opts serv
 		defer close(s.done)
 		_ = a.manager.Run(ctx)
 	}()
-	go a.certs.run(ctx, cfg.Sync.Interval)
+	go a.probe.Run(ctx)
 	go func() {
 		if err := a.proxy.Serve(s.proxyLn); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
 			s.errs <- fmt.Errorf("proxy listener: %w", err)
