@@ -16,6 +16,7 @@ import (
 	"math/rand/v2"
 	"net"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"go.uber.org/zap"
@@ -95,6 +96,8 @@ type Prober struct {
 	opts Options
 	log  *zap.Logger
 
+	rounds atomic.Int64
+
 	mu      sync.Mutex
 	results map[string]Result    // by named credential name
 	next    map[string]time.Time // when each is next due
@@ -150,6 +153,7 @@ func tick(interval time.Duration) time.Duration {
 // connection carries traffic, at most Concurrency at once, and returns
 // when they are done.
 func (p *Prober) Round(ctx context.Context) {
+	defer p.rounds.Add(1)
 	t := p.table()
 	if t == nil {
 		return
@@ -293,6 +297,10 @@ func Classify(err error) string {
 	}
 	return ReasonHandshake
 }
+
+// Rounds is how many rounds have run (each looks at every named
+// credential once), so a caller can wait for the probe to have looked.
+func (p *Prober) Rounds() int64 { return p.rounds.Load() }
 
 // Last returns the last probe of the named credential, if it has been
 // probed at its current host:port.

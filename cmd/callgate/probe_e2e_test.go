@@ -287,3 +287,60 @@ func TestEndpointProbe(t *testing.T) {
 		t.Error("the reload dropped Mismatch's series too")
 	}
 }
+
+// TestEndpointProbeWaitsForWarmup: a connection that is Ready but still
+// warming up is not probed however many rounds pass (the data plane's own
+// dial would allow it: only the probe's gate check keeps it out); once a
+// reload turns the warm-up off it is probed.
+func TestEndpointProbeWaitsForWarmup(t *testing.T) {
+	ca, err := certgen.NewCA("partner CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, ca.CertPEM, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Server("good.partner.example")
+	if err != nil {
+		t.Fatal(err)
+	}
+	good := probeStartUpstream(t, leaf)
+	ups := map[string]*probeUpstream{}
+	for _, name := range probeCreds {
+		ups[name] = good
+	}
+	cfg := probeConfig(caFile, ups, []string{"Good"})
+	cfgPath := filepath.Join(dir, "callgate.yaml")
+	writeFile(t, cfgPath, strings.Replace(cfg, "warmup: 0s", "warmup: 1h", 1))
+	reg := prometheus.NewRegistry()
+	s, err := startServer(context.Background(), cfgPath, zap.NewNop(), serverOptions{reg: reg})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
+	testwait.Until(t, 20*time.Second, "c_good to be Ready and warming", func() bool {
+		a := s.app.manager.Admit("c_good")
+		return a.Status == connstate.Ready && a.WarmupLeft > 0
+	})
+	r0 := s.app.probe.Rounds()
+	testwait.Until(t, 20*time.Second, "three probe rounds", func() bool { return s.app.probe.Rounds() >= r0+3 })
+	if n := good.accepted.Load(); n != 0 {
+		t.Fatalf("the endpoint was dialled %d times while its connection was warming up", n)
+	}
+	if d := probeExplainStep(t, s, "/callout/Good/x"); !strings.HasPrefix(d, "not probed yet") {
+		t.Errorf("explain before any probe: %q", d)
+	}
+	if v := probeViews(t, s)["Good"]; v.CertificateCheck != "not_checked" {
+		t.Errorf("certificate_check %q before any probe, want not_checked", v.CertificateCheck)
+	}
+	writeFile(t, cfgPath, cfg)
+	if err := s.app.reloader.Reload(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	testwait.Until(t, 20*time.Second, "a probe once warm", func() bool {
+		v, ok := probeGauge(t, reg, "callgate_upstream_probe_success", "Good")
+		return ok && v == 1
+	})
+}
