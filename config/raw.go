@@ -43,7 +43,16 @@ type rawAWS struct {
 	VpcID            string       `yaml:"vpc_id"`
 	SubnetIDs        []string     `yaml:"subnet_ids"`
 	SecurityGroupIDs []string     `yaml:"security_group_ids"`
-	Simulated        rawSimulated `yaml:"simulated"`
+	// Regions holds the network settings of the regions other than
+	// Region, whose settings are the three keys above.
+	Regions   map[string]rawNetwork `yaml:"regions"`
+	Simulated rawSimulated          `yaml:"simulated"`
+}
+
+type rawNetwork struct {
+	VpcID            string   `yaml:"vpc_id"`
+	SubnetIDs        []string `yaml:"subnet_ids"`
+	SecurityGroupIDs []string `yaml:"security_group_ids"`
 }
 
 type rawSimulated struct {
