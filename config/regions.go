@@ -27,7 +27,7 @@ func (c *compiler) networks(r rawAWS) map[string]Network {
 		}
 		n := r.Regions[name]
 		c.network(p+".", n, r.Mode == ModeAWS)
-		out[name] = Network{VpcID: n.VpcID, SubnetIDs: n.SubnetIDs, SecurityGroupIDs: n.SecurityGroupIDs}
+		out[name] = Network(n)
 	}
 	return out
 }

@@ -22,7 +22,7 @@ func TestTwoRegions(t *testing.T) {
 	clk := newClock()
 	sim := newSim(clk, "auto")
 	h := newHarness(t, clk, sim, connIn("east", svcA, "us-east-1"), connIn("west", svcB, "us-west-2"))
-	east := h.toReady("east")
+	h.toReady("east")
 	west := h.toReady("west")
 	for name, region := range map[string]string{"east": "us-east-1", "west": "us-west-2"} {
 		e, ok := endpointOf(t, sim, name)
@@ -57,7 +57,7 @@ func TestTwoRegions(t *testing.T) {
 	h.expect("east", connstate.Unprovisioned)
 	stillReady("west", west)
 
-	east = h.toReady("east")
+	east := h.toReady("east")
 	mustOK(t, sim.DeleteRemotely(west.VpcEndpointID))
 	h.expect("west", connstate.DeletedRemotely)
 	clk.Advance(testWarmup)
