@@ -60,6 +60,7 @@ var extraMetrics = []string{
 	"sync_errors_total",
 	"config_hash_info",
 	"admin_token_valid",
+	"proxy_auth_failures_total",
 }
 
 // knownSeries is every callgate_ series name an artefact may reference.
