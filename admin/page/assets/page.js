@@ -604,7 +604,7 @@
   if (cfg.tokenRequired) {
     $('token-form').addEventListener('submit', submitToken);
   }
-  renderToken();
+  render();
   pollNow();
   setInterval(tick, 1000);
 })();
