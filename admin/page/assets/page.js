@@ -70,9 +70,15 @@
     if (focus) $('token-input').focus();
   }
 
-  // tokenRefused: callgate answered 401 to the token this tab holds.
-  function tokenRefused(msg, focus) {
+  // tokenRefused: callgate answered 401 to the token this tab holds, or
+  // to a call without one. A reload may have set admin.token_file (or
+  // admin.protect_reads) since the page was rendered: from now on the page
+  // asks for the token, and sends it on reads too when a read was refused.
+  function tokenRefused(msg, focus, read) {
     forgetToken();
+    cfg.tokenRequired = true;
+    if (read) cfg.protectReads = true;
+    $('token-panel').hidden = false;
     if (cfg.protectReads) {
       state.connections = null;
       state.credentials = null;
@@ -167,7 +173,9 @@
         call('GET', '/v1/named-credentials', authHeaders(true)),
       ]);
       if (c.status === 401 || k.status === 401) {
-        tokenRefused('callgate refused the token this tab held (401 unauthorized): enter it again.', false);
+        tokenRefused(token() === ''
+          ? 'callgate needs the admin token to show its connections (401 unauthorized).'
+          : 'callgate refused the token this tab held (401 unauthorized): enter it again.', false, true);
         return;
       }
       for (const r of [c, k]) {
@@ -221,7 +229,9 @@
         const now = r.data && r.data.status && kind === 'connection' ? ', now ' + r.data.status : '';
         announce(label + ' ' + name + ': done' + now + '.', false);
       } else if (r.status === 401) {
-        tokenRefused('callgate refused the token (401 unauthorized), so ' + label + ' ' + name + ' was not done: enter the token again.', true);
+        tokenRefused(token() === ''
+          ? 'callgate needs the admin token (401 unauthorized), so ' + label + ' ' + name + ' was not done: enter the token.'
+          : 'callgate refused the token (401 unauthorized), so ' + label + ' ' + name + ' was not done: enter the token again.', true, false);
       } else if (r.status === 409 && r.data && r.data.message) {
         announce(label + ' ' + name + ' refused: ' + r.data.message, true);
       } else {
@@ -529,7 +539,9 @@
     const p = $('heard');
     let text;
     if (state.heardAt === 0) {
-      text = state.failure ? 'Cannot read callgate: ' + state.failure : 'Waiting for callgate…';
+      if (state.failure) text = 'Cannot read callgate: ' + state.failure;
+      else if (cfg.protectReads && token() === '') text = 'Waiting for the admin token';
+      else text = 'Waiting for callgate';
     } else {
       text = 'Last heard from callgate at ' + clock(state.heardAt) + ' (' + age(Date.now() - state.heardAt) + ')';
       if (state.failure) text = 'Cannot read callgate: ' + state.failure + '. ' + text + ': what you see may be out of date';
@@ -601,9 +613,7 @@
     if (!document.hidden) pollNow();
   });
 
-  if (cfg.tokenRequired) {
-    $('token-form').addEventListener('submit', submitToken);
-  }
+  $('token-form').addEventListener('submit', submitToken);
   render();
   pollNow();
   setInterval(tick, 1000);
