@@ -373,14 +373,14 @@ func TestOutboundConnectionsPage(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = upstream.Close() })
 	s := pageServer(t, fmt.Sprintf(`listen: {proxy: 127.0.0.1:0, admin: 127.0.0.1:0}
-warmup: 8s
+warmup: 10s
 sync: {interval: 1s}
 aws:
   mode: simulated
   region: us-east-1
   simulated:
     acceptance: manual
-    delays: {allocating: 3s, pending: 1s, deleting: 2s}
+    delays: {allocating: 6s, pending: 1s, deleting: 2s}
     services:
       com.amazonaws.vpce.us-east-1.vpce-svc-0123456789abcdef0: %s
       com.amazonaws.vpce.us-east-1.vpce-svc-0fedcba9876543210: 127.0.0.1:1
@@ -448,8 +448,8 @@ named_credentials:
 		first += 60 * mins
 		return true
 	})
-	if first > 8 || first < 1 {
-		t.Errorf("warm-up countdown starts at %ds, want 1..8", first)
+	if first > 10 || first < 1 {
+		t.Errorf("warm-up countdown starts at %ds, want 1..10", first)
 	}
 	if c := st.Credentials["PartnerOrders"]; !strings.HasPrefix(c.Traffic, "No — warming_up: partner_orders is warming up, ") {
 		t.Errorf("PartnerOrders traffic while warming: %q", c.Traffic)
