@@ -34,7 +34,7 @@ func (c *compiler) compile(r *rawConfig) *Config {
 		},
 	}
 	var regions map[string]string
-	cfg.Connections, regions = c.connections(r.OutboundConnections, cfg.AWS.Region)
+	cfg.Connections, regions = c.connections(r.OutboundConnections, cfg.AWS)
 	cfg.NamedCredentials = c.namedCredentials(r.NamedCredentials, regions)
 	cfg.Clients, cfg.ProxyAuth = c.clients(r.Clients, r.ProxyAuth, cfg.NamedCredentials)
 	return cfg
@@ -156,23 +156,7 @@ func (c *compiler) aws(r rawAWS) AWS {
 	if r.EndpointURL != "" {
 		c.httpURL("aws.endpoint_url", r.EndpointURL, false, noURLCredentials)
 	}
-	if r.VpcID != "" && !reVpcID.MatchString(r.VpcID) {
-		c.errorf("aws.vpc_id", ErrInvalid, "%q is not a VPC ID (vpc- and hex)", r.VpcID)
-	}
-	c.idList("aws.subnet_ids", r.SubnetIDs, reSubnet, "a subnet ID (subnet- and hex)")
-	c.idList("aws.security_group_ids", r.SecurityGroupIDs, reSG, "a security group ID (sg- and hex)")
-	if r.Mode == ModeAWS {
-		// Creating an interface endpoint needs all three (ec2:CreateVpcEndpoint).
-		if r.VpcID == "" {
-			c.errorf("aws.vpc_id", ErrMissing, "required when aws.mode is aws")
-		}
-		if len(r.SubnetIDs) == 0 {
-			c.errorf("aws.subnet_ids", ErrMissing, "at least one subnet is required when aws.mode is aws")
-		}
-		if len(r.SecurityGroupIDs) == 0 {
-			c.errorf("aws.security_group_ids", ErrMissing, "at least one security group is required when aws.mode is aws")
-		}
-	}
+	a.Regions = c.networks(r)
 	a.Simulated = c.simulated(r.Simulated)
 	return a
 }

@@ -248,6 +248,9 @@ func TestValidFull(t *testing.T) {
 	check("AWS", cfg.AWS, AWS{
 		Mode: "aws", Region: "eu-west-1", EndpointURL: "http://127.0.0.1:5000", VpcID: "vpc-0123456789abcdef0",
 		SubnetIDs: []string{"subnet-0abc", "subnet-0def"}, SecurityGroupIDs: []string{"sg-0123"},
+		Regions: map[string]Network{"eu-central-1": {
+			VpcID: "vpc-0fedcba9876543210", SubnetIDs: []string{"subnet-0c1"}, SecurityGroupIDs: []string{"sg-0c1", "sg-0c2"},
+		}},
 		Simulated: Simulated{
 			Acceptance: "manual",
 			Delays:     SimulatedDelays{Allocating: 0, PendingAcceptance: 3 * time.Second, Pending: 4 * time.Second, Deleting: 5 * time.Second},

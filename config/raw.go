@@ -39,13 +39,22 @@ type rawSync struct {
 }
 
 type rawAWS struct {
-	Mode             string       `yaml:"mode"`
-	Region           string       `yaml:"region"`
-	EndpointURL      string       `yaml:"endpoint_url"`
-	VpcID            string       `yaml:"vpc_id"`
-	SubnetIDs        []string     `yaml:"subnet_ids"`
-	SecurityGroupIDs []string     `yaml:"security_group_ids"`
-	Simulated        rawSimulated `yaml:"simulated"`
+	Mode             string   `yaml:"mode"`
+	Region           string   `yaml:"region"`
+	EndpointURL      string   `yaml:"endpoint_url"`
+	VpcID            string   `yaml:"vpc_id"`
+	SubnetIDs        []string `yaml:"subnet_ids"`
+	SecurityGroupIDs []string `yaml:"security_group_ids"`
+	// Regions holds the network settings of the regions other than
+	// Region, whose settings are the three keys above.
+	Regions   map[string]rawNetwork `yaml:"regions"`
+	Simulated rawSimulated          `yaml:"simulated"`
+}
+
+type rawNetwork struct {
+	VpcID            string   `yaml:"vpc_id"`
+	SubnetIDs        []string `yaml:"subnet_ids"`
+	SecurityGroupIDs []string `yaml:"security_group_ids"`
 }
 
 type rawSimulated struct {

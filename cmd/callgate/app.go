@@ -40,6 +40,9 @@ type app struct {
 	proxy   *proxy.Server
 	probe   *probe.Prober
 	tokens  *tokenDialer // opens OAuth 2.0 token request connections
+	// proxyMetrics holds the proxy's metrics alone, for the request and
+	// refusal counts of GET /v1/named-credentials.
+	proxyMetrics *prometheus.Registry
 
 	mu        sync.Mutex // guards injectors; held only by the reload goroutine and Close
 	injectors map[string]*injector
@@ -54,7 +57,7 @@ type app struct {
 
 // newApp builds everything from cfg without opening listeners.
 func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, reg *prometheus.Registry) (*app, error) {
-	a := &app{log: log, reg: reg, path: path, metrics: newAppMetrics(reg)}
+	a := &app{log: log, reg: reg, path: path, metrics: newAppMetrics(reg), proxyMetrics: prometheus.NewRegistry()}
 	backend, sim, err := newBackend(ctx, cfg, log, reg)
 	if err != nil {
 		return nil, err
@@ -79,7 +82,7 @@ func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logge
 		Engine:                 proxyEngine(cfg.Engine),
 		SelfNames:              cfg.Listen.Names,
 		Logger:                 log.Named("proxy"),
-		Metrics:                proxy.NewMetrics(reg),
+		Metrics:                proxy.NewMetrics(teeRegisterer{reg, a.proxyMetrics}),
 	})
 	if err != nil {
 		return nil, err
@@ -318,6 +321,7 @@ func (a *app) credentialViews() []admin.CredentialView {
 	for _, nc := range cfg.NamedCredentials {
 		urls[nc.Name] = nc.URL
 	}
+	requests, refusals := credentialCounts(a.proxyMetrics)
 	out := make([]admin.CredentialView, 0, snap.Routes.Len())
 	for _, d := range snap.Routes.Destinations() {
 		v := admin.CredentialView{
@@ -328,6 +332,8 @@ func (a *app) credentialViews() []admin.CredentialView {
 			v.AuthType, v.SecretLoaded = inj.Kind(), inj.SecretLoaded()
 		}
 		a.fillCertificate(d, &v)
+		fillAdmission(&v, a.manager.Admit(d.Connection))
+		v.Requests, v.Refusals = requests[d.Name], refusals[d.Name]
 		out = append(out, v)
 	}
 	return out

@@ -36,5 +36,6 @@ func runWhoami(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintln(stdout, arn)
+	printRegions(stdout, cfg)
 	return 0
 }
