@@ -12,7 +12,7 @@ import (
 	"reflect"
 	"sort"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Load reads and compiles the config file at path. On any problem it
