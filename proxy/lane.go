@@ -411,7 +411,10 @@ func (cw *clientWatch) arm(lc *laneConn) {
 // cancels the request. A pipelined next request just stays buffered.
 func (cw *clientWatch) run(lc *laneConn) {
 	cw.mu.Lock()
-	if cw.off {
+	// A run the previous request's timer fired late may get here after
+	// arm re-armed the timer for the next one: whichever comes first
+	// watches, and the other must not read the connection beside it.
+	if cw.off || cw.watching {
 		cw.mu.Unlock()
 		return
 	}
