@@ -12,32 +12,42 @@ import (
 )
 
 // tableWidth is what the default table fits in: a terminal split in two, a
-// CI log, an email.
+// CI log, an email. Only a very long connection name can push a row past
+// it.
 const tableWidth = 100
 
 // printConnections renders the default table: what an operator looks at
-// first, within tableWidth columns. Times are ages, and the last error is
-// cut to what fits; -o wide and -o json have the rest.
+// first, within tableWidth columns. Times are ages; a connection's last
+// error, the one field of unbounded length, goes on lines of its own under
+// its row, wrapped rather than cut, since its cause is at its end. -o wide
+// and -o json have the rest.
 func printConnections(w io.Writer, views []connstate.View, now time.Time) {
-	rows := [][]string{{"NAME", "STATUS", "ENDPOINT", "WARM", "LAST SYNC", "LAST ERROR"}}
+	rows := [][]string{{"NAME", "STATUS", "ENDPOINT", "WARM", "LAST SYNC"}}
 	for _, v := range views {
 		rows = append(rows, []string{v.Name, v.Status.String(), dash(v.VpcEndpointID),
-			warmState(v, now), age(v.LastSync, now), dash(oneLine(v.LastError))})
+			warmState(v, now), age(v.LastSync, now)})
 	}
-	// The last column gets what the others leave.
-	used := 0
-	for col := 0; col < len(rows[0])-1; col++ {
-		width := 0
-		for _, r := range rows {
-			width = max(width, utf8.RuneCountInString(r[col]))
-		}
-		used += width + 2
-	}
-	room := max(tableWidth-used, len("LAST ERROR"))
+	widths := make([]int, len(rows[0]))
 	for _, r := range rows {
-		r[len(r)-1] = truncate(r[len(r)-1], room)
+		for i, cell := range r {
+			widths[i] = max(widths[i], utf8.RuneCountInString(cell))
+		}
 	}
-	writeTable(w, rows)
+	for i, r := range rows {
+		var b strings.Builder
+		for j, cell := range r {
+			b.WriteString(cell)
+			if j < len(r)-1 {
+				b.WriteString(strings.Repeat(" ", widths[j]-utf8.RuneCountInString(cell)+2))
+			}
+		}
+		fmt.Fprintln(w, b.String())
+		if i > 0 && views[i-1].LastError != "" {
+			for _, l := range wrap("last error: "+oneLine(views[i-1].LastError), tableWidth-4) {
+				fmt.Fprintln(w, "    "+l)
+			}
+		}
+	}
 }
 
 // printConnectionsWide renders every field with full timestamps.
@@ -106,11 +116,33 @@ func dash(s string) string {
 // oneLine keeps a multi-line error on its table row.
 func oneLine(s string) string { return strings.Join(strings.Fields(s), " ") }
 
-// truncate cuts s to n runes, marking the cut with "...".
-func truncate(s string, n int) string {
-	if utf8.RuneCountInString(s) <= n {
-		return s
+// wrap breaks s at spaces into lines of at most n runes; a word longer
+// than n is split.
+func wrap(s string, n int) []string {
+	var lines []string
+	line := ""
+	for _, word := range strings.Fields(s) {
+		for utf8.RuneCountInString(word) > n {
+			if line != "" {
+				lines = append(lines, line)
+				line = ""
+			}
+			r := []rune(word)
+			lines = append(lines, string(r[:n]))
+			word = string(r[n:])
+		}
+		switch {
+		case line == "":
+			line = word
+		case utf8.RuneCountInString(line)+1+utf8.RuneCountInString(word) <= n:
+			line += " " + word
+		default:
+			lines = append(lines, line)
+			line = word
+		}
 	}
-	r := []rune(s)
-	return string(r[:n-3]) + "..."
+	if line != "" {
+		lines = append(lines, line)
+	}
+	return lines
 }
