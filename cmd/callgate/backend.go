@@ -45,7 +45,7 @@ func newBackend(ctx context.Context, cfg *config.Config, log *zap.Logger, reg pr
 			Services: s.Services,
 			Region:   cfg.AWS.Region,
 		})
-		return b, b, nil
+		return countedBackend{b, awsbackend.NewMetrics(reg)}, b, nil
 	}
 	return nil, nil, fmt.Errorf("aws.mode %q: want simulated or aws", cfg.AWS.Mode)
 }

@@ -2,10 +2,13 @@ package aws
 
 import (
 	"context"
+	"errors"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/callgate/callgate/connstate"
 )
 
 // Outcomes of an AWS API call, the values of the outcome label.
@@ -83,4 +86,15 @@ func (m *Metrics) apiOption(stack *middleware.Stack) error {
 			m.observe(awsmiddleware.GetOperationName(ctx), err)
 			return out, md, err
 		}), middleware.After)
+}
+
+// Observe counts one finished call that did not go through the SDK (the
+// simulated backend's), so both modes export the same series; an error
+// wrapping connstate.ErrThrottled counts as throttled.
+func (m *Metrics) Observe(operation string, err error) {
+	if m != nil && errors.Is(err, connstate.ErrThrottled) {
+		m.APICalls(operation, OutcomeThrottled).Inc()
+		return
+	}
+	m.observe(operation, err)
 }
