@@ -6,7 +6,7 @@ LDFLAGS   := -s -w -X main.version=$(VERSION)
 FUZZTIME  ?= 10s
 STATICCHECK_VERSION ?= v0.8.2
 
-.PHONY: build demo test test-short fuzz lint bench docker clean
+.PHONY: build demo test test-short fuzz lint bench docker clean screenshots
 
 build:
 	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o $(BIN) ./cmd/callgate
@@ -22,6 +22,8 @@ demo:
 # then every fuzz target for a bounded time.
 test: lint
 	CALLGATE_REQUIRE_MOTO=1 $(GO) test -race -count=1 -timeout 20m ./...
+	# The data plane's suites again on the other wire engine (engine: stdlib).
+	CALLGATE_TEST_ENGINE=stdlib $(GO) test -race -count=1 -timeout 10m ./proxy/
 	$(MAKE) fuzz
 
 test-short:
@@ -31,6 +33,11 @@ test-short:
 # become regression seeds. scripts/fuzz.sh says why one signature is retried.
 fuzz:
 	GO=$(GO) FUZZTIME=$(FUZZTIME) bash scripts/fuzz.sh
+
+# The browser test of the Outbound Connections page, keeping its screenshots
+# in docs/img/ for the README (needs Debian's chromium).
+screenshots:
+	CALLGATE_REQUIRE_BROWSER=1 CALLGATE_SCREENSHOT_DIR=$(CURDIR)/docs/img $(GO) test -count=1 -run 'TestOutboundConnectionsPage$$' ./cmd/callgate/
 
 lint:
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || (echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1)

@@ -47,6 +47,22 @@ type CredentialView struct {
 	CertificateCheck string `json:"certificate_check"`
 	CertificateError string `json:"certificate_error,omitempty"`
 	CheckedAt        string `json:"checked_at,omitempty"`
+	// Admitted reports whether the gate lets this credential's traffic
+	// through now; when it does not, NotAdmitted is the refusal code a
+	// request gets (connection_not_ready, warming_up) and
+	// NotAdmittedReason says why in words.
+	Admitted          bool   `json:"admitted"`
+	NotAdmitted       string `json:"not_admitted,omitempty"`
+	NotAdmittedReason string `json:"not_admitted_reason,omitempty"`
+	// Requests and Refusals count this credential's requests and tunnels
+	// since the process started (callgate_requests_total and
+	// callgate_refusals_total).
+	Requests uint64 `json:"requests"`
+	Refusals uint64 `json:"refusals"`
+	// CertificateReason is the last failed probe's reason (probe.Reason*);
+	// CertificateExpiresAt when the certificate seen expires (RFC 3339).
+	CertificateReason    string `json:"certificate_reason,omitempty"`
+	CertificateExpiresAt string `json:"certificate_expires_at,omitempty"`
 }
 
 // Options wires the admin handler. Nil fields disable what they serve.
@@ -71,6 +87,11 @@ type Options struct {
 	RestartPending func() []string
 	// Credentials lists the named credentials of the current snapshot.
 	Credentials func() []CredentialView
+	// Explain answers GET /v1/explain: what the data plane would do with a
+	// request (method, url, form, client), without sending it. An error
+	// wrapping ErrExplainInput is the query's fault (400). Nil disables the
+	// route.
+	Explain func(method, url, form, client string) (any, error)
 	// Simulator is set only in simulated mode with acceptance: manual.
 	Simulator Simulator
 	// TokenFile returns the path of the file holding the bearer token every
@@ -125,6 +146,9 @@ func New(opts Options) http.Handler {
 			metrics.ServeHTTP(w, r)
 		})
 	}
+	h.mux.HandleFunc("GET /{$}", h.page)
+	h.mux.HandleFunc("GET /assets/{file}", h.asset)
+	h.mux.HandleFunc("GET /v1/token-check", h.protect(h.tokenCheck))
 	h.mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) {
 		writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 	})
@@ -134,6 +158,9 @@ func New(opts Options) http.Handler {
 	h.mux.HandleFunc("GET /v1/connections/{name}", h.protectRead(h.getConnection))
 	h.mux.HandleFunc("POST /v1/connections/{name}/{action}", h.protect(h.connectionAction))
 	h.mux.HandleFunc("GET /v1/named-credentials", h.protectRead(h.listCredentials))
+	if opts.Explain != nil {
+		h.mux.HandleFunc("GET /v1/explain", h.protectRead(h.explain))
+	}
 	if opts.Simulator != nil {
 		h.mux.HandleFunc("POST /v1/simulated/{name}/{action}", h.protect(h.simulatedAction))
 	}
@@ -185,6 +212,12 @@ func (h *handler) protectRead(next http.HandlerFunc) http.HandlerFunc {
 		}
 		next(w, r)
 	}
+}
+
+// tokenCheck answers 200 to a request that carries the admin token (or
+// when none is configured): the page checks a token before keeping it.
+func (h *handler) tokenCheck(w http.ResponseWriter, _ *http.Request) {
+	writeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
 }
 
 func (h *handler) reload(w http.ResponseWriter, r *http.Request) {
@@ -292,6 +325,7 @@ func (h *handler) simulatedAction(w http.ResponseWriter, r *http.Request) {
 func writeJSON(w http.ResponseWriter, code int, v any) {
 	w.Header().Set("Content-Type", "application/json")
 	w.Header().Set("Cache-Control", "no-store")
+	w.Header().Set("X-Content-Type-Options", "nosniff")
 	w.WriteHeader(code)
 	enc := json.NewEncoder(w)
 	enc.SetIndent("", "  ")

@@ -146,7 +146,9 @@ func (c *compiler) oauth2(p, name string, r rawOAuth2) *credauth.OAuth2Spec {
 	if r.TokenURL == "" {
 		c.errorf(p+".token_url", ErrMissing, "named credential %q: the token endpoint URL is required", name)
 	} else {
-		c.httpURL(p+".token_url", r.TokenURL)
+		// https only: the request carries the client secret, and its
+		// answer a bearer token.
+		c.httpURL(p+".token_url", r.TokenURL, true, "put the client secret in client_secret_file or client_secret_env")
 	}
 	if r.ClientID == "" {
 		c.errorf(p+".client_id", ErrMissing, "named credential %q: a client_id is required", name)

@@ -36,14 +36,6 @@ type Client struct {
 	Permit []string
 }
 
-// ProxyAuth is `proxy_auth:`, what a request that matches no client gets.
-type ProxyAuth struct {
-	// Required: 407 with a Proxy-Authenticate challenge; otherwise 403
-	// not_permitted (setups that recognise clients by address only).
-	Required bool
-	Realm    string // the challenge's realm; never empty
-}
-
 // CredentialLimits cap each named credential on its own; 0 is no cap.
 type CredentialLimits struct {
 	MaxTunnels  int64
@@ -83,10 +75,7 @@ const minTokenLen = 16
 // clients compiles `clients:` and `proxy_auth:`. creds is nil when the
 // named credential list could not be decoded (permit is not judged then).
 func (c *compiler) clients(raw []rawClient, pa rawProxyAuth, creds []NamedCredential) ([]Client, ProxyAuth) {
-	auth := ProxyAuth(pa)
-	if pa.Realm == "" || strings.ContainsAny(pa.Realm, "\"\\") || !isPrintableASCII(pa.Realm) {
-		c.errorf("proxy_auth.realm", ErrInvalid, "want printable ASCII without '\"' or '\\', got %q", pa.Realm)
-	}
+	auth := c.proxyAuth(pa)
 	const list = "clients"
 	if !c.complete(list, len(raw)) {
 		return nil, auth
@@ -189,7 +178,8 @@ func (c *compiler) clientBasic(p string, r rawClientBasic, cl *Client) {
 		if b, ok := c.readSecret(p+".password_file", "password file", cl.PasswordFile); ok {
 			b = bytes.TrimSuffix(b, []byte("\n"))
 			b = bytes.TrimSuffix(b, []byte("\r"))
-			if len(b) == 0 {
+			if len(bytes.TrimSpace(b)) == 0 {
+				// Blanks alone are an emptied file, not a password.
 				c.errorf(p+".password_file", ErrFile, "password file %q is empty", cl.PasswordFile)
 			} else {
 				cl.Password = b

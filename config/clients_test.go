@@ -127,7 +127,7 @@ func TestClientLimitsDefaults(t *testing.T) {
 		if cfg.Limits.ClientRate != tc.want {
 			t.Errorf("%q: client_rate %+v, want %+v", tc.yaml, cfg.Limits.ClientRate, tc.want)
 		}
-		if cfg.Clients != nil || cfg.ProxyAuth != (ProxyAuth{Realm: DefaultRealm}) {
+		if cfg.Clients != nil || cfg.ProxyAuth != (ProxyAuth{Realm: DefaultRealm, Throttle: DefaultAuthThrottle, BcryptWait: DefaultBcryptWait}) {
 			t.Errorf("%q: clients %v, proxy_auth %+v", tc.yaml, cfg.Clients, cfg.ProxyAuth)
 		}
 	}

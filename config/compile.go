@@ -3,12 +3,12 @@ package config
 import (
 	"fmt"
 	"net"
-	"net/url"
 	"regexp"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/callgate/callgate/internal/safeurl"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -27,13 +27,14 @@ func (c *compiler) compile(r *rawConfig) *Config {
 		Timeouts: c.timeouts(r.Timeouts),
 		Limits:   c.limits(r.Limits),
 		Admin:    c.admin(r.Admin),
+		Probe:    c.probe(r.Probe),
 		Shutdown: Shutdown{
 			Drain:      c.duration("shutdown.drain", r.Shutdown.Drain, 0),
 			ReadyDelay: c.duration("shutdown.ready_delay", r.Shutdown.ReadyDelay, 0),
 		},
 	}
 	var regions map[string]string
-	cfg.Connections, regions = c.connections(r.OutboundConnections, cfg.AWS.Region)
+	cfg.Connections, regions = c.connections(r.OutboundConnections, cfg.AWS)
 	cfg.NamedCredentials = c.namedCredentials(r.NamedCredentials, regions)
 	cfg.Clients, cfg.ProxyAuth = c.clients(r.Clients, r.ProxyAuth, cfg.NamedCredentials)
 	return cfg
@@ -59,7 +60,8 @@ func (c *compiler) positive(key string, d time.Duration) time.Duration {
 }
 
 func (c *compiler) listen(r rawListen) Listen {
-	l := Listen{Proxy: c.listenAddr("listen.proxy", r.Proxy), Admin: c.listenAddr("listen.admin", r.Admin)}
+	l := Listen{Proxy: c.listenAddr("listen.proxy", r.Proxy), Admin: c.listenAddr("listen.admin", r.Admin),
+		Names: c.hostList("listen.names", r.Names)}
 	if l.Proxy != "" && l.Proxy == l.Admin && !strings.HasSuffix(l.Proxy, ":0") {
 		c.errorf("listen.admin", ErrDuplicate, "%s is also listen.proxy; the two listeners need different addresses", l.Admin)
 	}
@@ -75,7 +77,7 @@ func (c *compiler) listenAddr(key, v string) string {
 	}
 	host, port, err := net.SplitHostPort(v)
 	if err != nil {
-		c.errorf(key, ErrInvalid, "want host:port, got %q", v)
+		c.errorf(key, ErrInvalid, "want host:port, got %q", safeurl.Redact(v)) // a URL pasted here may hold a password
 		return v
 	}
 	if _, err := strconv.ParseUint(port, 10, 16); err != nil {
@@ -93,7 +95,7 @@ func (c *compiler) listenAddr(key, v string) string {
 func (c *compiler) dialAddr(key, v string) {
 	host, port, err := net.SplitHostPort(v)
 	if err != nil || host == "" {
-		c.errorf(key, ErrInvalid, "want host:port, got %q", v)
+		c.errorf(key, ErrInvalid, "want host:port, got %q", safeurl.Redact(v)) // a URL pasted here may hold a password
 		return
 	}
 	if p, err := strconv.ParseUint(port, 10, 16); err != nil || p == 0 {
@@ -104,17 +106,26 @@ func (c *compiler) dialAddr(key, v string) {
 	}
 }
 
-// httpURL checks an absolute http(s) URL with a host.
-func (c *compiler) httpURL(key, v string) {
-	u, err := url.Parse(v)
-	if err != nil {
+// httpURL checks an absolute http(s) URL with a host and no userinfo
+// (https alone when httpsOnly); where says where credentials go instead.
+// Messages quote the URL redacted: config errors reach reload logs and
+// the admin API, and userinfo may hold a password or token.
+func (c *compiler) httpURL(key, v string, httpsOnly bool, where string) {
+	u, err := safeurl.Parse(v)
+	switch {
+	case err != nil:
 		c.errorf(key, ErrInvalid, "not a URL: %v", err)
-		return
-	}
-	if (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-		c.errorf(key, ErrInvalid, "want an absolute http:// or https:// URL, got %q", v)
+	case u.User != nil:
+		c.errorf(key, ErrInvalid, "%q: the URL must not contain userinfo (a user name or password); %s", safeurl.Redact(v), where)
+	case httpsOnly && (u.Scheme != "https" || u.Host == ""):
+		c.errorf(key, ErrInvalid, "want an absolute https:// URL, got %q", safeurl.Redact(v))
+	case (u.Scheme != "http" && u.Scheme != "https") || u.Host == "":
+		c.errorf(key, ErrInvalid, "want an absolute http:// or https:// URL, got %q", safeurl.Redact(v))
 	}
 }
+
+// noURLCredentials is httpURL's where for URLs that need no credentials.
+const noURLCredentials = "callgate never sends credentials in a URL"
 
 var (
 	reRegion = regexp.MustCompile(`^[a-z]{2}(-[a-z]+)+-[0-9]+$`)
@@ -143,25 +154,9 @@ func (c *compiler) aws(r rawAWS) AWS {
 		c.region("aws.region", r.Region)
 	}
 	if r.EndpointURL != "" {
-		c.httpURL("aws.endpoint_url", r.EndpointURL)
+		c.httpURL("aws.endpoint_url", r.EndpointURL, false, noURLCredentials)
 	}
-	if r.VpcID != "" && !reVpcID.MatchString(r.VpcID) {
-		c.errorf("aws.vpc_id", ErrInvalid, "%q is not a VPC ID (vpc- and hex)", r.VpcID)
-	}
-	c.idList("aws.subnet_ids", r.SubnetIDs, reSubnet, "a subnet ID (subnet- and hex)")
-	c.idList("aws.security_group_ids", r.SecurityGroupIDs, reSG, "a security group ID (sg- and hex)")
-	if r.Mode == ModeAWS {
-		// Creating an interface endpoint needs all three (ec2:CreateVpcEndpoint).
-		if r.VpcID == "" {
-			c.errorf("aws.vpc_id", ErrMissing, "required when aws.mode is aws")
-		}
-		if len(r.SubnetIDs) == 0 {
-			c.errorf("aws.subnet_ids", ErrMissing, "at least one subnet is required when aws.mode is aws")
-		}
-		if len(r.SecurityGroupIDs) == 0 {
-			c.errorf("aws.security_group_ids", ErrMissing, "at least one security group is required when aws.mode is aws")
-		}
-	}
+	a.Regions = c.networks(r)
 	a.Simulated = c.simulated(r.Simulated)
 	return a
 }
@@ -275,7 +270,7 @@ func (c *compiler) engine(v string) string {
 }
 
 func (c *compiler) admin(r rawAdmin) Admin {
-	hosts := c.adminHosts(r.Hosts)
+	hosts := c.hostList("admin.hosts", r.Hosts)
 	if r.TokenFile == "" {
 		if r.ProtectReads {
 			c.errorf("admin.protect_reads", ErrInvalid, "needs admin.token_file: there is no token to require")

@@ -45,6 +45,7 @@ type Config struct {
 	Limits   Limits
 	Admin    Admin
 	Shutdown Shutdown
+	Probe    Probe
 
 	// Clients are the proxy client identities in file order; nil when the
 	// file lists none, and then every client may use every named credential.
@@ -63,6 +64,10 @@ type Config struct {
 type Listen struct {
 	Proxy string
 	Admin string
+	// Names are the proxy listener's own names (host or host:port,
+	// normalised), besides its address: an absolute-form /callout/ request
+	// to one of them is the callout form. Nil when none.
+	Names []string
 }
 
 // Sync is the steady-state control loop period.
@@ -75,12 +80,46 @@ type AWS struct {
 	Mode        string // ModeSimulated or ModeAWS
 	Region      string // default region of connections and of the API clients
 	EndpointURL string // EC2/STS endpoint override; "" uses AWS's endpoints
-	// VpcID, SubnetIDs and SecurityGroupIDs place the endpoints; required
-	// in ModeAWS, unused by the simulation.
+	// VpcID, SubnetIDs and SecurityGroupIDs place the endpoints of Region;
+	// unused by the simulation.
 	VpcID            string
 	SubnetIDs        []string
 	SecurityGroupIDs []string
-	Simulated        Simulated // used only in ModeSimulated
+	// Regions place the endpoints of the other regions (aws.regions), by
+	// region name; nil when none. In ModeAWS every region of a connection
+	// callgate creates endpoints for has settings here or above.
+	Regions   map[string]Network
+	Simulated Simulated // used only in ModeSimulated
+}
+
+// Network is where one region's endpoints go.
+type Network struct {
+	VpcID            string
+	SubnetIDs        []string
+	SecurityGroupIDs []string
+}
+
+// Network returns the network settings of region, and false when it has
+// none.
+func (a AWS) Network(region string) (Network, bool) {
+	if region == a.Region && (a.VpcID != "" || len(a.SubnetIDs) > 0 || len(a.SecurityGroupIDs) > 0) {
+		return Network{VpcID: a.VpcID, SubnetIDs: a.SubnetIDs, SecurityGroupIDs: a.SecurityGroupIDs}, true
+	}
+	n, ok := a.Regions[region]
+	return n, ok
+}
+
+// Networks returns every region's network settings, the default region's
+// included, by region name.
+func (a AWS) Networks() map[string]Network {
+	out := make(map[string]Network, len(a.Regions)+1)
+	for r, n := range a.Regions {
+		out[r] = n
+	}
+	if n, ok := a.Network(a.Region); ok {
+		out[a.Region] = n
+	}
+	return out
 }
 
 // Simulated configures the embedded AWS simulation.

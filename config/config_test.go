@@ -101,6 +101,10 @@ func TestInvalidFixtures(t *testing.T) {
 				t.Errorf("Load returned a config together with errors")
 			}
 			got := splitErrors(t, err)
+			// The password fixtures put in URLs: no error may quote it.
+			if strings.Contains(err.Error(), urlTestPassword) {
+				t.Errorf("an error quotes a URL's password")
+			}
 			for _, w := range wants {
 				prefix := "config " + file
 				if w.line > 0 {
@@ -185,10 +189,14 @@ func TestDefaults(t *testing.T) {
 			HeaderRead: 10 * time.Second, Dial: 10 * time.Second, TLSHandshake: 10 * time.Second,
 			ResponseHeader: 30 * time.Second, IdleTunnel: 5 * time.Minute, IdleConn: 90 * time.Second,
 		},
-		Engine:           EngineFast,
-		Limits:           Limits{MaxHeaderBytes: 65536, MaxResponseHeaderBytes: 65536},
-		ProxyAuth:        ProxyAuth{Realm: "callgate"},
+		Engine: EngineFast,
+		Limits: Limits{MaxHeaderBytes: 65536, MaxResponseHeaderBytes: 65536},
+		ProxyAuth: ProxyAuth{Realm: "callgate", BcryptWait: time.Second, Throttle: AuthThrottle{
+			PerSource: FailureRate{FailuresPerSecond: 1, Burst: 10},
+			PerUser:   FailureRate{FailuresPerSecond: 5, Burst: 30},
+		}},
 		Shutdown:         Shutdown{Drain: 30 * time.Second},
+		Probe:            Probe{Interval: 5 * time.Minute, Concurrency: 4},
 		Connections:      []connstate.Connection{},
 		NamedCredentials: []NamedCredential{},
 	}
@@ -233,13 +241,16 @@ func TestValidFull(t *testing.T) {
 			t.Errorf("%s:\n got %#v\nwant %#v", name, got, want)
 		}
 	}
-	check("Listen", cfg.Listen, Listen{Proxy: "127.0.0.1:13128", Admin: "[::1]:19090"})
+	check("Listen", cfg.Listen, Listen{Proxy: "127.0.0.1:13128", Admin: "[::1]:19090", Names: []string{"callgate.egress.svc", "callgate:3128"}})
 	check("Engine", cfg.Engine, EngineStdlib)
 	check("Warmup", cfg.Warmup, time.Duration(0))
 	check("Sync", cfg.Sync, Sync{Interval: time.Minute})
 	check("AWS", cfg.AWS, AWS{
 		Mode: "aws", Region: "eu-west-1", EndpointURL: "http://127.0.0.1:5000", VpcID: "vpc-0123456789abcdef0",
 		SubnetIDs: []string{"subnet-0abc", "subnet-0def"}, SecurityGroupIDs: []string{"sg-0123"},
+		Regions: map[string]Network{"eu-central-1": {
+			VpcID: "vpc-0fedcba9876543210", SubnetIDs: []string{"subnet-0c1"}, SecurityGroupIDs: []string{"sg-0c1", "sg-0c2"},
+		}},
 		Simulated: Simulated{
 			Acceptance: "manual",
 			Delays:     SimulatedDelays{Allocating: 0, PendingAcceptance: 3 * time.Second, Pending: 4 * time.Second, Deleting: 5 * time.Second},
@@ -262,12 +273,16 @@ func TestValidFull(t *testing.T) {
 		PerCredential: CredentialLimits{MaxTunnels: 100, MaxRequests: 200},
 		ClientRate:    Rate{RequestsPerSecond: 50.5, Burst: 100},
 	})
-	check("ProxyAuth", cfg.ProxyAuth, ProxyAuth{Required: true, Realm: "egress"})
+	check("ProxyAuth", cfg.ProxyAuth, ProxyAuth{Required: true, Realm: "egress", BcryptWait: 250 * time.Millisecond, Throttle: AuthThrottle{
+		PerSource: FailureRate{FailuresPerSecond: 0.5, Burst: 4},
+		PerUser:   FailureRate{FailuresPerSecond: 2, Burst: 12},
+	}})
 	checkValidClients(t, cfg.Clients)
 	check("Admin", cfg.Admin, Admin{TokenFile: "testdata/secrets/admin-token", ProtectReads: true, Hosts: []string{
 		"callgate-admin.egress.svc", "callgate-admin.egress.svc:8443", "[fd00::5]:9090", "[fd00::6]", "10.0.0.5",
 	}})
 	check("Shutdown", cfg.Shutdown, Shutdown{Drain: 7 * time.Second, ReadyDelay: 8 * time.Second})
+	check("Probe", cfg.Probe, Probe{Interval: 90 * time.Second, Concurrency: 2})
 	check("Connections", cfg.Connections, []connstate.Connection{
 		{
 			Name: "partner_orders", Description: "Orders API over PrivateLink", Type: "AwsPrivateLink",

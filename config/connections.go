@@ -36,7 +36,7 @@ func checkServiceName(name string) string {
 // connections compiles outbound_connections. regions maps each name to its
 // region (for aws_sigv4 defaults); it is nil when the list could not be
 // decoded item by item, so references to it are not judged.
-func (c *compiler) connections(raw []rawConnection, defRegion string) ([]connstate.Connection, map[string]string) {
+func (c *compiler) connections(raw []rawConnection, aws AWS) ([]connstate.Connection, map[string]string) {
 	const list = "outbound_connections"
 	if !c.complete(list, len(raw)) {
 		return nil, nil
@@ -63,10 +63,11 @@ func (c *compiler) connections(raw []rawConnection, defRegion string) ([]connsta
 			c.errorf(p+".service_name", ErrInvalid, "%s", msg)
 		}
 		if conn.Region == "" {
-			conn.Region = defRegion
+			conn.Region = aws.Region
 		} else {
 			c.region(p+".region", conn.Region)
 		}
+		c.connectionNetwork(p, conn, aws)
 		if id := r.VpcEndpointID; id != "" {
 			if !reEndpointID.MatchString(id) {
 				c.errorf(p+".vpc_endpoint_id", ErrInvalid, "%q is not a VPC endpoint ID (vpce- and hex)", id)

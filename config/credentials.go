@@ -3,10 +3,12 @@ package config
 import (
 	"crypto/tls"
 	"fmt"
+	"net/url"
 	"sort"
 	"strconv"
 	"strings"
 
+	"github.com/callgate/callgate/internal/safeurl"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -67,6 +69,12 @@ func (c *compiler) destination(key func() string, raw string) *routing.Destinati
 		c.errorf(key(), ErrMissing, "a URL http(s)://host[:port][/base/path] is required")
 		return nil
 	}
+	if u, err := url.Parse(raw); err == nil && u.User != nil {
+		// routing refuses it too; this says where a credential belongs,
+		// and quotes the URL redacted, as routing's errors do.
+		c.errorf(key(), ErrInvalid, "%q: the URL must not contain userinfo (a user name or password); put credentials in auth:", safeurl.Redact(raw))
+		return nil
+	}
 	d, err := routing.ParseDestination(raw)
 	if err != nil {
 		c.errorf(key(), ErrInvalid, "%v", err)
@@ -74,7 +82,7 @@ func (c *compiler) destination(key func() string, raw string) *routing.Destinati
 	}
 	if _, isIP, _ := routing.NormalizeHost(d.Host); isIP {
 		// Clients name hosts and TLS verifies a host; an IP literal never matches.
-		c.errorf(key(), ErrInvalid, "%q: the host must be a DNS name, not an IP address", raw)
+		c.errorf(key(), ErrInvalid, "%q: the host must be a DNS name, not an IP address", safeurl.Redact(raw))
 		return nil
 	}
 	return d

@@ -15,7 +15,8 @@ const docFile = "../docs/config.md"
 
 // yamlKeys lists every key the file may hold as a dotted path, with "[]"
 // after a list of mappings: "named_credentials[].auth.basic.username".
-// Maps and lists of scalars are leaves.
+// Maps and lists of scalars are leaves; the fields of a map of mappings
+// follow the map's own key: "aws.regions.vpc_id".
 func yamlKeys() []string {
 	var out []string
 	var walk func(t reflect.Type, prefix string)
@@ -36,6 +37,8 @@ func yamlKeys() []string {
 				walk(ft, key)
 			case ft.Kind() == reflect.Slice && derefType(ft.Elem()).Kind() == reflect.Struct:
 				walk(derefType(ft.Elem()), key+"[]")
+			case ft.Kind() == reflect.Map && derefType(ft.Elem()).Kind() == reflect.Struct:
+				walk(derefType(ft.Elem()), key) // as genericPath drops map keys
 			}
 		}
 	}

@@ -77,7 +77,7 @@ func (c *compiler) acme(r rawACME) *ACME {
 		}
 	}
 	if r.CA != "" {
-		c.httpURL("tls.acme.ca", r.CA)
+		c.httpURL("tls.acme.ca", r.CA, false, noURLCredentials)
 	}
 	if r.Email != "" {
 		if _, err := mail.ParseAddress(r.Email); err != nil {

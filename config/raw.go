@@ -23,13 +23,15 @@ type rawConfig struct {
 	Clients             []rawClient          `yaml:"clients"`
 	Admin               rawAdmin             `yaml:"admin"`
 	Shutdown            rawShutdown          `yaml:"shutdown"`
+	Probe               rawProbe             `yaml:"probe"`
 	OutboundConnections []rawConnection      `yaml:"outbound_connections"`
 	NamedCredentials    []rawNamedCredential `yaml:"named_credentials"`
 }
 
 type rawListen struct {
-	Proxy string `yaml:"proxy"`
-	Admin string `yaml:"admin"`
+	Proxy string   `yaml:"proxy"`
+	Admin string   `yaml:"admin"`
+	Names []string `yaml:"names"`
 }
 
 type rawSync struct {
@@ -37,13 +39,22 @@ type rawSync struct {
 }
 
 type rawAWS struct {
-	Mode             string       `yaml:"mode"`
-	Region           string       `yaml:"region"`
-	EndpointURL      string       `yaml:"endpoint_url"`
-	VpcID            string       `yaml:"vpc_id"`
-	SubnetIDs        []string     `yaml:"subnet_ids"`
-	SecurityGroupIDs []string     `yaml:"security_group_ids"`
-	Simulated        rawSimulated `yaml:"simulated"`
+	Mode             string   `yaml:"mode"`
+	Region           string   `yaml:"region"`
+	EndpointURL      string   `yaml:"endpoint_url"`
+	VpcID            string   `yaml:"vpc_id"`
+	SubnetIDs        []string `yaml:"subnet_ids"`
+	SecurityGroupIDs []string `yaml:"security_group_ids"`
+	// Regions holds the network settings of the regions other than
+	// Region, whose settings are the three keys above.
+	Regions   map[string]rawNetwork `yaml:"regions"`
+	Simulated rawSimulated          `yaml:"simulated"`
+}
+
+type rawNetwork struct {
+	VpcID            string   `yaml:"vpc_id"`
+	SubnetIDs        []string `yaml:"subnet_ids"`
+	SecurityGroupIDs []string `yaml:"security_group_ids"`
 }
 
 type rawSimulated struct {
@@ -106,8 +117,20 @@ type rawRate struct {
 }
 
 type rawProxyAuth struct {
-	Required bool   `yaml:"required"`
-	Realm    string `yaml:"realm"`
+	Required   bool            `yaml:"required"`
+	Realm      string          `yaml:"realm"`
+	Throttle   rawAuthThrottle `yaml:"throttle"`
+	BcryptWait time.Duration   `yaml:"bcrypt_wait"`
+}
+
+type rawAuthThrottle struct {
+	PerSource rawFailureRate `yaml:"per_source"`
+	PerUser   rawFailureRate `yaml:"per_user"`
+}
+
+type rawFailureRate struct {
+	FailuresPerSecond float64 `yaml:"failures_per_second"`
+	Burst             int     `yaml:"burst"`
 }
 
 type rawClient struct {
@@ -249,10 +272,18 @@ func defaultRaw() rawConfig {
 			IdleTunnel:     5 * time.Minute,
 			IdleConn:       90 * time.Second,
 		},
-		Engine:    EngineFast,
-		Limits:    rawLimits{MaxHeaderBytes: DefaultMaxHeaderBytes, MaxResponseHeaderBytes: DefaultMaxResponseHeaderBytes},
-		ProxyAuth: rawProxyAuth{Realm: DefaultRealm},
-		Shutdown:  rawShutdown{Drain: 30 * time.Second},
+		Engine: EngineFast,
+		Limits: rawLimits{MaxHeaderBytes: DefaultMaxHeaderBytes, MaxResponseHeaderBytes: DefaultMaxResponseHeaderBytes},
+		ProxyAuth: rawProxyAuth{
+			Realm: DefaultRealm,
+			Throttle: rawAuthThrottle{
+				PerSource: rawFailureRate(DefaultAuthThrottle.PerSource),
+				PerUser:   rawFailureRate(DefaultAuthThrottle.PerUser),
+			},
+			BcryptWait: DefaultBcryptWait,
+		},
+		Shutdown: rawShutdown{Drain: 30 * time.Second},
+		Probe:    defaultProbe(),
 	}
 }
 

@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"gopkg.in/yaml.v3"
+
+	"github.com/callgate/callgate/internal/safeurl"
 )
 
 var durationType = reflect.TypeOf(time.Duration(0))
@@ -212,7 +214,7 @@ func describeNode(n *yaml.Node) string {
 	case yaml.AliasNode:
 		return "an alias"
 	}
-	v := n.Value
+	v := safeurl.Redact(n.Value) // a URL in the wrong key may hold a password
 	if len(v) > 40 {
 		v = v[:37] + "..."
 	}
@@ -226,7 +228,7 @@ func describeTag(tag, value string) string {
 	case "!!seq":
 		return "a list"
 	}
-	return strconv.Quote(value)
+	return strconv.Quote(safeurl.Redact(value))
 }
 
 // suggest offers the closest allowed key for a misspelled one, else lists

@@ -13,6 +13,12 @@ import (
 // in flight. ok is false for an AWS state callgate does not know; the
 // status then stays as it is.
 func nextStatus(cur Status, tornDown, creating, adopted bool, obs Observation, found bool) (next Status, ok bool) {
+	if found && deletedState(obs.State) {
+		// AWS lists a deleted endpoint for a while (moto for ever): it is
+		// gone, and waiting for it to leave the listing would hold a
+		// finished teardown open.
+		found = false
+	}
 	if !found {
 		switch {
 		case tornDown && creating:
@@ -30,10 +36,6 @@ func nextStatus(cur Status, tornDown, creating, adopted bool, obs Observation, f
 		return cur, false
 	case tornDown:
 		return TeardownInProgress, true // a teardown only goes down, whatever AWS still shows
-	case st == DeletedRemotely && cur == Unprovisioned:
-		return Unprovisioned, true // the remains of an earlier teardown
-	case st == DeletedRemotely && cur == Allocating && !adopted:
-		return Allocating, true // an old deleted endpoint; the new one is on its way
 	}
 	return st, true
 }
@@ -41,12 +43,11 @@ func nextStatus(cur Status, tornDown, creating, adopted bool, obs Observation, f
 // liveState reports whether an endpoint in AWS state s can still become or
 // stay available (so a stale ready-since tag on it is worth clearing).
 func liveState(s string) bool {
-	switch strings.ToLower(s) {
-	case "deleting", "deleted":
-		return false
-	}
-	return true
+	return !deletedState(s) && !strings.EqualFold(s, "deleting")
 }
+
+// deletedState reports whether s is AWS's "deleted".
+func deletedState(s string) bool { return strings.EqualFold(s, "deleted") }
 
 // tagWrite is a ready-since tag change the sync cycle makes after it has
 // released the lock; a zero since clears the tag.
@@ -72,6 +73,15 @@ func (m *Manager) applyObservationLocked(c *conn, obs Observation, found bool, n
 		m.log.Warn("unknown endpoint state; keeping the status", zap.String("connection", c.cfg.Name),
 			zap.String("endpoint", obs.EndpointID), zap.String("state", obs.State))
 		return nil
+	}
+	if found && deletedState(obs.State) {
+		// A deleted endpoint is never the connection's: it may be the
+		// remains of an earlier teardown. Only the connection's own
+		// endpoint may say it is gone.
+		if obs.EndpointID != "" && obs.EndpointID == c.endpointID {
+			c.awsState = obs.State
+		}
+		found = false
 	}
 	if found && (next != Allocating || c.adopted()) {
 		c.awsState = obs.State

@@ -40,8 +40,13 @@ func TestNextStatus(t *testing.T) {
 		{in{cur: Ready, state: "deleting"}, TeardownInProgress},
 		{in{cur: Unprovisioned, state: "deleted"}, Unprovisioned},
 		{in{cur: Allocating, state: "deleted"}, Allocating},
-		{in{cur: TeardownInProgress, state: "deleted"}, TeardownInProgress},
-		{in{cur: TeardownInProgress, tornDown: true, state: "deleted"}, TeardownInProgress},
+		{in{cur: Allocating, adopted: true, state: "deleted"}, DeletedRemotely},
+		{in{cur: RejectedRemotely, state: "deleted"}, DeletedRemotely},
+		// "deleted" after a teardown (ours or another replica's) ends it:
+		// AWS lists deleted endpoints for a while, moto for ever.
+		{in{cur: TeardownInProgress, state: "deleted"}, Unprovisioned},
+		{in{cur: TeardownInProgress, tornDown: true, state: "deleted"}, Unprovisioned},
+		{in{cur: TeardownInProgress, tornDown: true, creatin: true, state: "deleted"}, TeardownInProgress},
 		{in{cur: TeardownInProgress, tornDown: true, state: "available"}, TeardownInProgress},
 		{in{cur: TeardownInProgress, tornDown: true, state: "deleting"}, TeardownInProgress},
 		{in{cur: Ready, state: "someNewState"}, Ready},

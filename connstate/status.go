@@ -80,8 +80,10 @@ func (s Status) Provisioned() bool { return s != Unprovisioned }
 // camelCase ("pendingAcceptance") while aws-sdk-go-v2's types.State constants
 // are PascalCase (aws-sdk-go-v2 #2864), so the comparison ignores case.
 // tornDown says whether callgate itself asked for deletion: a "deleted"
-// endpoint is then TeardownInProgress (until it disappears), otherwise
-// DeletedRemotely. ok is false for a state callgate does not know.
+// endpoint then means the teardown is done (Unprovisioned), otherwise it is
+// DeletedRemotely. AWS keeps listing deleted endpoints for a while, so
+// waiting for one to disappear would hold a finished teardown open. ok is
+// false for a state callgate does not know.
 func MapAWSState(state string, tornDown bool) (s Status, ok bool) {
 	switch strings.ToLower(state) {
 	case "pendingacceptance":
@@ -96,7 +98,7 @@ func MapAWSState(state string, tornDown bool) (s Status, ok bool) {
 		return TeardownInProgress, true
 	case "deleted":
 		if tornDown {
-			return TeardownInProgress, true
+			return Unprovisioned, true
 		}
 		return DeletedRemotely, true
 	}

@@ -120,19 +120,6 @@ func TestTransitions(t *testing.T) {
 				h.t.Fatal("endpoint still exists after teardown")
 			}
 		}},
-		{"our teardown: state deleted stays TeardownInProgress until it disappears", "auto", func(h *harness) {
-			h.toReady("orders")
-			e, _ := endpointOf(h.t, h.sim, "orders")
-			h.mustDo("orders", connstate.ActionTeardown)
-			eventually(h.t, "Delete called", func() bool { return h.sim.Calls(simulated.OpDelete) == 1 })
-			mustOK(h.t, h.sim.SetState(e.ID, "deleted"))
-			_ = h.do("orders", connstate.ActionSync)
-			if v := h.view("orders"); v.Status != connstate.TeardownInProgress || v.AWSState != "deleted" {
-				h.t.Fatalf("deleted after our teardown: %s (aws %q)", v.Status, v.AWSState)
-			}
-			mustOK(h.t, h.sim.DeleteRemotely(e.ID))
-			h.expect("orders", connstate.Unprovisioned)
-		}},
 		{"teardown from DeletedRemotely → Unprovisioned", "auto", func(h *harness) {
 			h.toReady("orders")
 			mustOK(h.t, h.sim.DeleteRemotely("orders"))

@@ -3,6 +3,7 @@ package credauth
 import (
 	"bytes"
 	"errors"
+	"strings"
 	"testing"
 
 	"golang.org/x/net/http/httpguts"
@@ -12,7 +13,7 @@ import (
 // the wire as a valid header value equal to the content minus one line
 // ending, or is refused with a fixed error that cannot carry the content.
 func FuzzCleanSecret(f *testing.F) {
-	for _, s := range []string{"token", "token\n", "token\r\n", "\n", "", "a\nb", "a\x00b", "tab\tok", "ünï"} {
+	for _, s := range []string{"token", "token\n", "token\r\n", "\n", "", "a\nb", "a\x00b", "tab\tok", "ünï", " ", " \t \n", "\t\r\n"} {
 		f.Add([]byte(s))
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
@@ -23,7 +24,7 @@ func FuzzCleanSecret(f *testing.F) {
 			}
 			return
 		}
-		if v == "" || !httpguts.ValidHeaderFieldValue(v) {
+		if strings.TrimSpace(v) == "" || !httpguts.ValidHeaderFieldValue(v) {
 			t.Fatalf("accepted an unusable value %q", v)
 		}
 		trimmed := bytes.TrimSuffix(bytes.TrimSuffix(b, []byte("\n")), []byte("\r"))

@@ -3,6 +3,7 @@ package credauth
 import (
 	"context"
 	"fmt"
+	"net"
 	"net/http"
 	"os"
 	"sync/atomic"
@@ -25,9 +26,18 @@ const (
 
 // Options are the dependencies of an Injector. The zero value works.
 type Options struct {
-	// HTTPClient makes OAuth 2.0 token requests. Nil means a client with a
-	// 30s timeout over a clone of http.DefaultTransport.
+	// HTTPClient makes OAuth 2.0 token requests, as it is. Nil means a
+	// client with a 30s timeout that opens connections with TokenDialTLS,
+	// never through a proxy named by the environment.
 	HTTPClient *http.Client
+	// TokenDialTLS opens the connection of an OAuth 2.0 token request: a
+	// connection to addr, the token URL's host:port, with the TLS
+	// handshake done and the certificate verified for that host. Its
+	// error fails the token request. cmd/callgate sets it so that a token
+	// host which is a named credential's host is reached through that
+	// credential's connection. Nil dials addr directly and verifies
+	// against the system roots. Unused when HTTPClient is set.
+	TokenDialTLS func(ctx context.Context, network, addr string) (net.Conn, error)
 	// AWSConfig loads the AWS configuration for aws_sigv4: its Credentials
 	// sign (or, with RoleARN, assume the role through STS, honouring
 	// BaseEndpoint). Nil means config.LoadDefaultConfig (the SDK's default
@@ -47,6 +57,7 @@ type Options struct {
 	LookupEnv func(string) (string, bool)
 
 	noWatch bool // tests: exercise the stat fallback alone
+	tokenTestHooks
 }
 
 // applier is one kind of authentication.
@@ -63,7 +74,10 @@ type Injector struct {
 	name string
 	kind string
 	pass bool
-	a    applier // nil for KindNone
+	// headers are the field names Inject sets, for explaining a decision
+	// without a value.
+	headers []string
+	a       applier // nil for KindNone
 	// loaded reports the secret state for the admin API; nil means "all
 	// secrets were loaded at New" (file secrets keep their last good value).
 	loaded func() bool
@@ -130,25 +144,29 @@ func build(name string, spec Spec, opts Options) (*Injector, error) {
 	setsAuthz := true
 	switch {
 	case spec.Basic != nil:
-		inj.kind = KindBasic
+		inj.kind, inj.headers = KindBasic, []string{"Authorization"}
 		inj.a, err = newBasic(spec.Basic, load)
 	case spec.Bearer != nil:
-		inj.kind = KindBearer
+		inj.kind, inj.headers = KindBearer, []string{"Authorization"}
 		inj.a, err = newBearer(spec.Bearer, load)
 	case len(spec.Headers) > 0:
 		inj.kind = KindHeaders
+		for _, h := range spec.Headers {
+			inj.headers = append(inj.headers, http.CanonicalHeaderKey(h.Name))
+		}
 		var h *headerAuth
 		if h, err = newHeaders(spec.Headers, load); err == nil {
 			inj.a, setsAuthz = h, h.setsAuthorization()
 		}
 	case spec.OAuth2 != nil:
-		inj.kind = KindOAuth2
+		inj.kind, inj.headers = KindOAuth2, []string{"Authorization"}
 		var o *oauth2Auth
 		if o, err = newOAuth2(spec.OAuth2, load, opts, log); err == nil {
 			inj.a = o
 		}
 	case spec.SigV4 != nil:
 		inj.kind = KindAWSSigV4
+		inj.headers = []string{"Authorization", "X-Amz-Date", "X-Amz-Content-Sha256", "X-Amz-Security-Token"}
 		var s *sigv4Auth
 		if s, err = newSigV4(name, spec.SigV4, opts); err == nil {
 			inj.a, inj.loaded = s, s.loaded.Load
@@ -214,6 +232,15 @@ func (i *Injector) Kind() string {
 		return KindNone
 	}
 	return i.kind
+}
+
+// HeaderNames are the fields Inject sets (canonical names, never values);
+// nil for KindNone.
+func (i *Injector) HeaderNames() []string {
+	if i == nil {
+		return nil
+	}
+	return i.headers
 }
 
 // SecretLoaded reports whether the secrets the credential needs are

@@ -13,6 +13,8 @@ import (
 	"go.uber.org/zap"
 	"golang.org/x/oauth2"
 	"golang.org/x/oauth2/clientcredentials"
+
+	"github.com/callgate/callgate/internal/safeurl"
 )
 
 const (
@@ -34,14 +36,15 @@ const (
 // starts exactly one fetch that every concurrent request waits on, each
 // until its own context ends.
 type oauth2Auth struct {
-	spec   OAuth2Spec
-	secret source
-	client *http.Client
-	now    func() time.Time
-	early  time.Duration
-	log    *zap.Logger
-	ctx    context.Context // cancelled by close: ends fetches
-	cancel context.CancelFunc
+	spec      OAuth2Spec
+	secret    source
+	client    *http.Client
+	ownClient bool // made here, so close closes its idle connections
+	now       func() time.Time
+	early     time.Duration
+	log       *zap.Logger
+	ctx       context.Context // cancelled by close: ends fetches
+	cancel    context.CancelFunc
 
 	tok    atomic.Pointer[cachedToken]
 	failed atomic.Pointer[tokenFailure] // the last failed request; nil after a success
@@ -81,9 +84,8 @@ type tokenFlight struct {
 }
 
 func newOAuth2(s *OAuth2Spec, load loader, opts Options, log *zap.Logger) (*oauth2Auth, error) {
-	u, err := url.Parse(s.TokenURL)
-	if err != nil || (u.Scheme != "https" && u.Scheme != "http") || u.Host == "" {
-		return nil, fmt.Errorf("%w: oauth2_client_credentials: token_url %q must be an absolute http(s) URL", ErrInvalidSpec, s.TokenURL)
+	if err := checkTokenURL(s.TokenURL); err != nil {
+		return nil, err
 	}
 	if s.ClientID == "" {
 		return nil, fmt.Errorf("%w: oauth2_client_credentials: client_id is required", ErrInvalidSpec)
@@ -97,17 +99,13 @@ func newOAuth2(s *OAuth2Spec, load loader, opts Options, log *zap.Logger) (*oaut
 	}
 	o := &oauth2Auth{spec: *s, secret: secret, client: opts.HTTPClient, now: opts.Now, early: s.EarlyExpiry, log: log}
 	if o.client == nil {
-		o.client = defaultHTTPClient()
+		o.client, o.ownClient = tokenClient(opts), true
 	}
 	if o.early == 0 {
 		o.early = defaultEarlyExpiry
 	}
 	o.ctx, o.cancel = context.WithCancel(context.Background())
 	return o, nil
-}
-
-func defaultHTTPClient() *http.Client {
-	return &http.Client{Timeout: tokenTimeout, Transport: http.DefaultTransport.(*http.Transport).Clone()}
 }
 
 func (o *oauth2Auth) apply(r *http.Request) error {
@@ -204,7 +202,7 @@ func (o *oauth2Auth) request() (*cachedToken, error) {
 	tok, err := o.conf.Token(ctx)
 	if err != nil {
 		err = tokenError(err)
-		o.log.Warn("oauth2 token request failed", zap.String("token_url", o.spec.TokenURL), zap.Error(err))
+		o.log.Warn("oauth2 token request failed", zap.String("token_url", safeurl.Redact(o.spec.TokenURL)), zap.Error(err))
 		return nil, err
 	}
 	ct := &cachedToken{tok: tok}
@@ -224,8 +222,26 @@ func (o *oauth2Auth) request() (*cachedToken, error) {
 	return ct, nil
 }
 
+// checkTokenURL accepts an absolute https URL without userinfo, as the
+// config does: the request carries the client secret, and its answer a
+// bearer token. Errors quote the URL redacted.
+func checkTokenURL(raw string) error {
+	u, err := safeurl.Parse(raw)
+	switch {
+	case err != nil:
+		return fmt.Errorf("%w: oauth2_client_credentials: token_url: %v", ErrInvalidSpec, err)
+	case u.User != nil:
+		return fmt.Errorf("%w: oauth2_client_credentials: token_url %q must not contain userinfo; the client secret has its own source",
+			ErrInvalidSpec, safeurl.Redact(raw))
+	case u.Scheme != "https" || u.Host == "":
+		return fmt.Errorf("%w: oauth2_client_credentials: token_url %q must be an absolute https URL", ErrInvalidSpec, safeurl.Redact(raw))
+	}
+	return nil
+}
+
 // tokenError describes a failed token request without the endpoint's
-// response body, which may echo what was sent (the client secret).
+// response body, which may echo what was sent (the client secret), or a
+// URL's userinfo.
 func tokenError(err error) error {
 	var re *oauth2.RetrieveError
 	if errors.As(err, &re) {
@@ -238,6 +254,12 @@ func tokenError(err error) error {
 		}
 		return fmt.Errorf("%w: %s", ErrTokenFetch, msg)
 	}
+	// net/http strips the password of the request URL it quotes, but not
+	// of a redirect's Location. The error is this request's own.
+	var ue *url.Error
+	if errors.As(err, &ue) {
+		ue.URL = safeurl.Redact(ue.URL)
+	}
 	return fmt.Errorf("%w: %w", ErrTokenFetch, err)
 }
 
@@ -247,4 +269,7 @@ func (o *oauth2Auth) close() {
 	o.mu.Unlock()
 	o.cancel()
 	o.wg.Wait()
+	if o.ownClient {
+		o.client.CloseIdleConnections()
+	}
 }

@@ -2,6 +2,7 @@ package credauth_test
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"net/http"
@@ -14,12 +15,19 @@ import (
 	"time"
 
 	"github.com/callgate/callgate/credauth"
+	"github.com/callgate/callgate/internal/certgen"
 )
 
+// tokenHost is the name tokenEndpoint's certificate holds besides
+// 127.0.0.1: tests that need a token host that is not loopback (an
+// environment proxy skips loopback) dial it to the endpoint themselves.
+const tokenHost = "idp.test"
+
 // tokenEndpoint is a loopback OAuth 2.0 token endpoint for the client
-// credentials grant.
+// credentials grant, over TLS with a certificate from its own CA.
 type tokenEndpoint struct {
 	srv       *httptest.Server
+	ca        *certgen.CA
 	requests  atomic.Int64
 	expiresIn atomic.Int64
 	fail      atomic.Bool
@@ -33,9 +41,20 @@ type tokenEndpoint struct {
 }
 
 func newTokenEndpoint(t *testing.T) *tokenEndpoint {
-	e := &tokenEndpoint{}
+	t.Helper()
+	ca, err := certgen.NewCA("credauth token endpoint CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Server("127.0.0.1", tokenHost)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := &tokenEndpoint{ca: ca}
 	e.expiresIn.Store(3600)
-	e.srv = httptest.NewServer(http.HandlerFunc(e.serve))
+	e.srv = httptest.NewUnstartedServer(http.HandlerFunc(e.serve))
+	e.srv.TLS = &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
+	e.srv.StartTLS() // srv.Client() trusts the leaf
 	t.Cleanup(e.srv.Close)
 	return e
 }

@@ -111,6 +111,23 @@ func TestRotation(t *testing.T) {
 
 // A file that disappears or turns empty mid-rotation keeps the last good
 // value instead of breaking callouts.
+// TestRotationKeepsLastGoodValueOnBlanks: a secret file rewritten to white
+// space alone is a failed rotation too: the last good value stays.
+func TestRotationKeepsLastGoodValueOnBlanks(t *testing.T) {
+	dir := t.TempDir()
+	path := writeSecret(t, dir, "token", "good")
+	inj := newInjector(t, "Rotating", credauth.Spec{Bearer: &credauth.BearerSpec{Token: credauth.Secret{File: path}}}, credauth.Options{})
+	probe := tokenProbe(t, inj)
+	writeSecret(t, dir, "token", "  \t \n")
+	for i := 0; i < 5; i++ {
+		if got := probe(); got != "Bearer good" {
+			t.Fatalf("after a blank rotation: %q", got)
+		}
+	}
+	writeSecret(t, dir, "token", "back")
+	eventually(t, "the restored token", func() bool { return probe() == "Bearer back" })
+}
+
 func TestRotationKeepsLastGoodValue(t *testing.T) {
 	dir := t.TempDir()
 	path := writeSecret(t, dir, "token", "good")

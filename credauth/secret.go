@@ -138,7 +138,9 @@ func readSecretFile(path string) (Redacted, os.FileInfo, error) {
 func cleanSecret(b []byte) (string, error) {
 	b = bytes.TrimSuffix(b, []byte("\n"))
 	b = bytes.TrimSuffix(b, []byte("\r"))
-	if len(b) == 0 {
+	// Blanks alone are a file emptied by a botched rotation, not a
+	// credential: sending them would fail every call with a confusing 401.
+	if len(bytes.TrimSpace(b)) == 0 {
 		return "", errEmptySecret
 	}
 	if !httpguts.ValidHeaderFieldValue(string(b)) {
@@ -148,7 +150,7 @@ func cleanSecret(b []byte) (string, error) {
 }
 
 var (
-	errEmptySecret    = fmt.Errorf("value is empty")
+	errEmptySecret    = fmt.Errorf("value is empty or only white space")
 	errBadSecretBytes = fmt.Errorf("value contains control characters (a line break or NUL) that cannot be sent in a header")
 )
 

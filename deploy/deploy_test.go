@@ -60,6 +60,11 @@ var extraMetrics = []string{
 	"sync_errors_total",
 	"config_hash_info",
 	"admin_token_valid",
+	"proxy_auth_failures_total",
+	"upstream_cert_expiry_timestamp_seconds",
+	"upstream_cert_valid",
+	"upstream_probe_success",
+	"upstream_probe_duration_seconds",
 }
 
 // knownSeries is every callgate_ series name an artefact may reference.

@@ -8,73 +8,21 @@ import (
 	"github.com/callgate/callgate/routing"
 )
 
-// serveAbsolute forwards an absolute-form request (`GET http://host/path`,
-// SPEC §2.2) to an http named credential, as an HTTP_PROXY client expects.
-// An https named credential must be reached with CONNECT (end-to-end TLS)
-// or the callout form (callgate originates TLS), never in the clear.
-func (s *Server) serveAbsolute(w http.ResponseWriter, r *http.Request, st *state, sum *summary) {
-	var defaultPort uint16
-	switch strings.ToLower(r.URL.Scheme) {
-	case "http":
-		defaultPort = 80
-	case "https":
-		defaultPort = 443
-	default:
-		s.refuse(w, sum, badRequest(nil, "absolute-form requests must use http:// URLs", nil), false)
-		return
-	}
-	d, f := s.routeAuthority(r.URL.Host, defaultPort, st, sum)
-	if f != nil {
-		s.refuse(w, sum, f, false)
-		return
-	}
-	switch {
-	case d.Scheme != routing.HTTP:
-		s.refuse(w, sum, &refusal{code: CodeUnknownDestination, dest: d, connection: d.Connection,
-			message: "named credential " + d.Name + " is https: use CONNECT (HTTPS_PROXY) or /callout/" + d.Name + "/"}, false)
-		return
-	case defaultPort != 80:
-		s.refuse(w, sum, &refusal{code: CodeUnknownDestination, dest: d, connection: d.Connection,
-			message: "named credential " + d.Name + " is http: send an http:// URL"}, false)
-		return
-	}
-	if f := s.access(r, st, d, sum); f != nil {
-		s.refuse(w, sum, f, false)
-		return
-	}
-	var err error
-	// A named credential is its URL: the path stays under its base path,
-	// as on the callout form.
-	path := r.URL.EscapedPath()
-	if path == "" {
-		path = "/"
-	}
-	path, ok := withinBasePath(d.BasePath, path)
-	if !ok {
-		s.refuse(w, sum, &refusal{code: CodeNotPermitted, dest: d, connection: d.Connection,
-			message: "the path is outside named credential " + d.Name + "'s base path " + d.BasePath}, false)
-		return
-	}
-	decoded := r.URL.Path
-	if d.BasePath != "" {
-		if decoded, err = url.PathUnescape(path); err != nil { // withinBasePath decoded every segment
-			s.refuse(w, sum, badRequest(d, "the path is not validly escaped", err), false)
-			return
-		}
-	}
-	adm, f := s.admit(d)
-	if f != nil {
-		s.refuse(w, sum, f, false)
-		return
-	}
+// serveAbsolute forwards an absolute-form request the pipeline admitted
+// (`GET http://host/path`, for an http named credential) as an HTTP_PROXY
+// client expects. An https named credential is reached with CONNECT
+// (end-to-end TLS) or the callout form (callgate originates TLS), never in
+// the clear: the pipeline refused it.
+func (s *Server) serveAbsolute(w http.ResponseWriter, p *pass) {
+	r := p.r
 	outreq := newOutRequest(r, &url.URL{
 		Scheme:   "http",
-		Host:     st.dest(d).endpointAddr(adm.Endpoint, d),
-		Path:     decoded,
-		RawPath:  rawPathIfNeeded(decoded, path),
+		Host:     p.addr,
+		Path:     p.decoded,
+		RawPath:  rawPathIfNeeded(p.decoded, p.path),
 		RawQuery: r.URL.RawQuery,
-	}, d)
-	s.exchange(w, r, outreq, st, d, adm.Revoked, sum)
+	}, p.d)
+	s.exchange(w, r, outreq, p.st, p.d, p.adm.Revoked, p.sum)
 }
 
 // rawPathIfNeeded keeps the client's escaping when it differs from the

@@ -17,56 +17,17 @@ const calloutPrefix = "/callout/"
 // ones.
 const calloutMethods = "GET, HEAD, POST, PUT, PATCH, DELETE, OPTIONS"
 
-// serveCallout handles `/callout/{Name}/{path…}`: callgate makes the call
-// to the named credential's URL + path itself, originating TLS for https
-// credentials (verified against the credential's host) and injecting the
-// credential's authentication.
-func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request, st *state, sum *summary) {
-	// The raw request target, not r.URL.Path: the decoded path has already
-	// turned "%2F" into "/" and "%2e%2e" into "..".
-	raw := r.RequestURI
-	if i := strings.IndexByte(raw, '?'); i >= 0 {
-		raw = raw[:i]
-	}
-	name, rest, err := parseCalloutPath(raw)
-	if err != nil {
-		s.refuse(w, sum, badRequest(nil, "the callout path must be /callout/{NamedCredential}/{path} without '.', '..' or encoded '/' segments", err), false)
-		return
-	}
-	d := st.snap.Routes.ByName(name)
-	if d == nil {
-		s.refuse(w, sum, unknownDestination("no named credential has that name"), false)
-		return
-	}
-	sum.bind(st, d)
-	if r.Method == http.MethodTrace {
-		// RFC 9110 §9.3.8: TRACE echoes the request it received, and on
-		// this form that request carries the credential callgate
-		// injects; the client must never see it.
-		s.refuse(w, sum, &refusal{code: CodeMethodNotAllowed, dest: d, connection: d.Connection,
-			message: "TRACE is not allowed on the callout form: its response would carry the injected credential back"}, false)
-		return
-	}
-	if f := s.access(r, st, d, sum); f != nil {
-		s.refuse(w, sum, f, false)
-		return
-	}
-	adm, f := s.admit(d)
-	if f != nil {
-		s.refuse(w, sum, f, false)
-		return
-	}
-	escaped := joinCalloutPath(d.BasePath, rest)
-	path, err := url.PathUnescape(escaped)
-	if err != nil { // parseCalloutPath checked every escape; keep the guard
-		s.refuse(w, sum, badRequest(d, "the callout path is not validly escaped", err), false)
-		return
-	}
+// serveCallout carries a `/callout/{Name}/{path…}` request the pipeline
+// admitted: callgate makes the call to the named credential's URL + path
+// itself, originating TLS for https credentials (verified against the
+// credential's host) and injecting the credential's authentication.
+func (s *Server) serveCallout(w http.ResponseWriter, p *pass) {
+	r, st, sum, d := p.r, p.st, p.sum, p.d
 	outreq := newOutRequest(r, &url.URL{
 		Scheme:   d.Scheme.String(),
-		Host:     st.dest(d).endpointAddr(adm.Endpoint, d),
-		Path:     path,
-		RawPath:  rawPathIfNeeded(path, escaped),
+		Host:     p.addr,
+		Path:     p.decoded,
+		RawPath:  rawPathIfNeeded(p.decoded, p.path),
 		RawQuery: r.URL.RawQuery,
 	}, d)
 	if d.Auth != nil {
@@ -100,7 +61,7 @@ func (s *Server) serveCallout(w http.ResponseWriter, r *http.Request, st *state,
 			return
 		}
 	}
-	s.exchange(w, r, outreq, st, d, adm.Revoked, sum)
+	s.exchange(w, r, outreq, st, d, p.adm.Revoked, sum)
 }
 
 // injectBody remembers a read failure of the client's body during Inject,

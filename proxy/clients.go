@@ -2,16 +2,13 @@ package proxy
 
 import (
 	"crypto/sha256"
-	"crypto/subtle"
 	"encoding/base64"
 	"fmt"
 	"net/http"
 	"net/netip"
-	"runtime"
 	"sort"
 	"strings"
-	"sync"
-	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
@@ -53,6 +50,12 @@ type ProxyAuth struct {
 	Required bool
 	// Realm is the challenge's realm; "" means "callgate".
 	Realm string
+	// Throttle bounds failed authentication; the zero value does not.
+	Throttle AuthThrottle
+	// BcryptWait bounds the wait for a bcrypt slot: an attempt that gets
+	// none in time is refused 503 instead of queueing behind a flood of
+	// wrong passwords; 0 means DefaultBcryptWait.
+	BcryptWait time.Duration
 }
 
 // DefaultRealm is the Proxy-Authenticate realm when ProxyAuth.Realm is "".
@@ -67,6 +70,8 @@ type Clients struct {
 	cidrs     []cidrEntry // longest prefix first
 	required  bool
 	challenge []string // Proxy-Authenticate values of a 407
+	throttle  AuthThrottle
+	wait      time.Duration // BcryptWait, defaulted
 }
 
 // clientEntry is one compiled Client. Plaintext secrets are not kept.
@@ -90,6 +95,11 @@ func NewClients(list []Client, auth ProxyAuth) (*Clients, error) {
 		byUser:   make(map[string]*clientEntry),
 		byToken:  make(map[[sha256.Size]byte]*clientEntry),
 		required: auth.Required,
+		throttle: auth.Throttle,
+		wait:     auth.BcryptWait,
+	}
+	if cs.wait <= 0 {
+		cs.wait = DefaultBcryptWait
 	}
 	names := make(map[string]bool, len(list))
 	hasBearer := false
@@ -158,9 +168,12 @@ func NewClients(list []Client, auth ProxyAuth) (*Clients, error) {
 type authResult uint8
 
 const (
-	authNone  authResult = iota // no Proxy-Authorization: fall back to the source address
-	authOK                      // credentials of a known client
-	authWrong                   // credentials sent but not accepted
+	authNone      authResult = iota // no Proxy-Authorization: fall back to the source address
+	authOK                          // credentials of a known client
+	authWrong                       // well-formed credentials, not accepted
+	authMalformed                   // two fields, an unknown scheme or a bad encoding
+	authThrottled                   // too many failures from the source or for the user: not checked
+	authBusy                        // no bcrypt slot within the bound: not checked
 )
 
 // access runs once r is routed to d and before the gate: it identifies
@@ -186,14 +199,24 @@ func (s *Server) authorize(r *http.Request, st *state, d *routing.Destination) (
 	if cs == nil {
 		return nil, nil
 	}
-	c, res := cs.fromHeader(r, &s.auth)
+	c, res, wait := cs.fromHeader(r, &s.auth)
+	s.metrics.authFailed(res)
 	if res == authNone {
 		c = cs.fromAddr(remoteAddr(r))
 	}
 	if c == nil {
 		f := &refusal{dest: d, connection: d.Connection}
 		switch {
-		case res == authWrong:
+		case res == authThrottled:
+			// rate_limited, not a code of its own: the client's remedy is
+			// the same (wait Retry-After), and the failures metric tells
+			// operators the cause apart.
+			f.code, f.retryAfter = CodeRateLimited, wait
+			f.message = "too many failed proxy authentication attempts from this address or for this user; retry later"
+		case res == authBusy:
+			f.code, f.retryAfter = CodeLimitReached, wait
+			f.message = "callgate is busy checking other proxy passwords; retry later"
+		case res == authWrong || res == authMalformed:
 			f.code, f.message, f.challenge = CodeProxyAuthRequired, "the proxy credentials were not accepted", cs.challenge
 		case cs.required:
 			f.code, f.message, f.challenge = CodeProxyAuthRequired, "proxy authentication is required: send Proxy-Authorization", cs.challenge
@@ -209,39 +232,90 @@ func (s *Server) authorize(r *http.Request, st *state, d *routing.Destination) (
 	return c, nil
 }
 
-// fromHeader checks the Proxy-Authorization field. Two fields, an unknown
-// scheme or bad encoding count as wrong credentials: the client asked to
-// be authenticated and must not silently fall back to its address.
-func (cs *Clients) fromHeader(r *http.Request, a *authenticator) (*clientEntry, authResult) {
+// fromHeader checks the Proxy-Authorization field, within the failure
+// throttle: an attempt is admitted before any password is compared and
+// settled after, a failure charged to its source and claimed user. Two
+// fields, an unknown scheme or bad encoding are failures too: the client
+// asked to be authenticated and must not silently fall back to its
+// address. wait is the Retry-After of a throttled or busy answer.
+func (cs *Clients) fromHeader(r *http.Request, a *authenticator) (c *clientEntry, res authResult, wait time.Duration) {
 	vals := r.Header["Proxy-Authorization"]
-	switch len(vals) {
-	case 0:
-		return nil, authNone
-	case 1:
-	default:
+	if len(vals) == 0 {
+		return nil, authNone, 0
+	}
+	cr := parseCredentials(vals)
+	at, wait, ok := a.throttle.admit(cs.throttle, remoteAddr(r), cr.user, cr.kind == credBasic, time.Now())
+	if !ok {
+		return nil, authThrottled, wait
+	}
+	c, res = cs.check(r, a, cr)
+	// A busy answer compared nothing, so it is no failure.
+	at.settle(res != authOK && res != authBusy, time.Now())
+	if res == authBusy {
+		return nil, res, cs.wait
+	}
+	return c, res, 0
+}
+
+// check finds the client cr names and verifies its password or token.
+func (cs *Clients) check(r *http.Request, a *authenticator, cr credentials) (*clientEntry, authResult) {
+	switch cr.kind {
+	case credBasic:
+		c := cs.byUser[cr.user]
+		if c == nil {
+			return nil, authWrong
+		}
+		switch a.verify(r, c, cr.user, cr.pass, cs.wait) {
+		case verdictOK:
+			return c, authOK
+		case verdictBusy:
+			return nil, authBusy
+		}
 		return nil, authWrong
+	case credBearer:
+		// Looked up by the token's SHA-256: whatever the lookup's timing
+		// reveals is about a hash of the token, which does not help to
+		// guess the token itself.
+		sum := sha256.Sum256([]byte(cr.token))
+		if c := cs.byToken[sum]; c != nil {
+			return c, authOK
+		}
+		return nil, authWrong
+	}
+	return nil, authMalformed
+}
+
+// credentials are what one Proxy-Authorization field claims.
+type credentials struct {
+	kind       credKind
+	user, pass string // Basic
+	token      string // Bearer
+}
+
+type credKind uint8
+
+const (
+	credMalformed credKind = iota
+	credBasic
+	credBearer
+)
+
+// parseCredentials reads the Proxy-Authorization fields (at least one).
+func parseCredentials(vals []string) credentials {
+	if len(vals) != 1 {
+		return credentials{}
 	}
 	scheme, cred, _ := strings.Cut(strings.TrimSpace(vals[0]), " ")
 	cred = strings.TrimLeft(cred, " ")
 	switch {
 	case strings.EqualFold(scheme, "Basic"):
-		user, pass, ok := decodeBasic(cred)
-		if !ok {
-			return nil, authWrong
-		}
-		if c := cs.byUser[user]; c != nil && a.verify(r, c, user, pass) {
-			return c, authOK
+		if user, pass, ok := decodeBasic(cred); ok {
+			return credentials{kind: credBasic, user: user, pass: pass}
 		}
 	case strings.EqualFold(scheme, "Bearer") && cred != "":
-		// Looked up by the token's SHA-256: whatever the lookup's timing
-		// reveals is about a hash of the token, which does not help to
-		// guess the token itself.
-		sum := sha256.Sum256([]byte(cred))
-		if c := cs.byToken[sum]; c != nil {
-			return c, authOK
-		}
+		return credentials{kind: credBearer, token: cred}
 	}
-	return nil, authWrong
+	return credentials{}
 }
 
 // decodeBasic splits base64("user:pass") (RFC 7617 §2).
@@ -278,62 +352,4 @@ func remoteAddr(r *http.Request) netip.Addr {
 		return netip.Addr{}
 	}
 	return ap.Addr().Unmap()
-}
-
-// authenticator verifies Basic passwords. bcrypt is slow by design, so a
-// successful verification is cached (keyed by a SHA-256 of the presented
-// user and password, never the password itself) and at most a few
-// verifications run at once, so a flood of wrong passwords costs bounded
-// CPU. The zero value is usable.
-type authenticator struct {
-	cache atomic.Pointer[sync.Map] // [32]byte → string(bcrypt hash verified)
-	size  atomic.Int64
-	once  sync.Once
-	sem   chan struct{}
-}
-
-// maxAuthCache bounds the verified-credentials cache; past it the cache
-// starts over (only successful verifications enter it, so its size follows
-// the number of distinct valid credentials in use).
-const maxAuthCache = 4096
-
-// verify checks pass for c in constant time (plaintext) or with bcrypt.
-func (a *authenticator) verify(r *http.Request, c *clientEntry, user, pass string) bool {
-	if c.bcrypt == nil {
-		sum := sha256.Sum256([]byte(pass))
-		return subtle.ConstantTimeCompare(sum[:], c.password[:]) == 1
-	}
-	h := sha256.New()
-	h.Write([]byte(user))
-	h.Write([]byte{0})
-	h.Write([]byte(pass))
-	var key [sha256.Size]byte
-	h.Sum(key[:0])
-	m := a.cache.Load()
-	if m != nil {
-		if v, ok := m.Load(key); ok && v.(string) == string(c.bcrypt) {
-			return true
-		}
-	}
-	a.once.Do(func() {
-		n := runtime.GOMAXPROCS(0) / 2
-		a.sem = make(chan struct{}, max(n, 1))
-	})
-	select {
-	case a.sem <- struct{}{}:
-	case <-r.Context().Done():
-		return false
-	}
-	err := bcrypt.CompareHashAndPassword(c.bcrypt, []byte(pass))
-	<-a.sem
-	if err != nil {
-		return false
-	}
-	if m == nil || a.size.Add(1) > maxAuthCache {
-		m = new(sync.Map)
-		a.cache.Store(m)
-		a.size.Store(1)
-	}
-	m.Store(key, string(c.bcrypt))
-	return true
 }

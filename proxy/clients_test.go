@@ -528,14 +528,14 @@ func TestAuthCache(t *testing.T) {
 		}
 		return n
 	}
-	if a.verify(r, c, hashedUser, "wrong") {
+	if a.verify(r, c, hashedUser, "wrong", time.Second) != verdictWrong {
 		t.Fatal("wrong password accepted")
 	}
 	if count() != 0 {
 		t.Fatal("a failed verification was cached")
 	}
 	for i := 0; i < 3; i++ {
-		if !a.verify(r, c, hashedUser, hashedPass) {
+		if a.verify(r, c, hashedUser, hashedPass, time.Second) != verdictOK {
 			t.Fatal("right password refused")
 		}
 	}
@@ -544,7 +544,7 @@ func TestAuthCache(t *testing.T) {
 	}
 	// Bounded: past maxAuthCache entries the cache starts over.
 	a.size.Store(maxAuthCache)
-	if !a.verify(r, &clientEntry{name: "x", bcrypt: bcryptHash()}, "other", hashedPass) {
+	if a.verify(r, &clientEntry{name: "x", bcrypt: bcryptHash()}, "other", hashedPass, time.Second) != verdictOK {
 		t.Fatal("refused")
 	}
 	if count() != 1 {

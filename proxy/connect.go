@@ -21,26 +21,13 @@ var connectEstablished = []byte("HTTP/1.1 200 Connection established\r\n\r\n")
 // maxTargetLog caps the client-supplied authority written to logs.
 const maxTargetLog = 256
 
-// serveConnect handles `CONNECT host:port` (SPEC §2.1): route, gate, dial
-// the endpoint, and only then answer 200, so every refusal — including an
-// unreachable endpoint — is a real HTTP response instead of the 200. It
-// reports whether it handed the summary to a tunnel goroutine.
-func (s *Server) serveConnect(w http.ResponseWriter, r *http.Request, st *state, sum *summary) (handedOff bool) {
-	d, f := s.routeAuthority(r.Host, 0, st, sum)
-	if f != nil {
-		s.refuse(w, sum, f, true)
-		return false
-	}
-	if f := s.access(r, st, d, sum); f != nil {
-		s.refuse(w, sum, f, true)
-		return false
-	}
-	adm, f := s.admit(d)
-	if f != nil {
-		s.refuse(w, sum, f, true)
-		return false
-	}
-	upstream, err := s.dialAddr(r.Context(), st.snap, st.dest(d).endpointAddr(adm.Endpoint, d))
+// serveConnect carries a CONNECT the pipeline admitted: dial the endpoint,
+// and only then answer 200, so every refusal — including an unreachable
+// endpoint — is a real HTTP response instead of the 200. It reports
+// whether it handed the summary to a tunnel goroutine.
+func (s *Server) serveConnect(w http.ResponseWriter, p *pass) (handedOff bool) {
+	r, st, sum, d, adm := p.r, p.st, p.sum, p.d, p.adm
+	upstream, err := s.dialAddr(r.Context(), st.snap, p.addr)
 	if err != nil {
 		if errClientGone(r, err) {
 			sum.outcome, sum.status, sum.err = OutcomeClientGone, 499, err

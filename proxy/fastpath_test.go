@@ -17,6 +17,7 @@ import (
 // (no Transport is made), reuse one pooled upstream connection, and a
 // reload empties the retired state's pool.
 func TestFastPathPools(t *testing.T) {
+	needFastEngine(t)
 	if testing.Short() {
 		t.Skip("integration: real listeners")
 	}

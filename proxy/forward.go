@@ -146,6 +146,8 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 
 	h := w.Header()
 	copyEndToEnd(h, res.Header)
+	// Only callgate's own refusals carry the code (and the phrase from it).
+	delete(h, refusalCodeHeader)
 	if _, ok := h["Content-Type"]; !ok {
 		// Relay the endpoint's message as it is: without this net/http
 		// would add a Content-Type guessed from the first bytes.

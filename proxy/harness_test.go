@@ -392,6 +392,7 @@ func newEnv(t testing.TB, tweak ...func(*Options)) *env {
 		},
 		Logger:  zap.New(core).Named("proxy"),
 		Metrics: e.metrics,
+		Engine:  testEngine(),
 	}
 	for _, f := range tweak {
 		f(&opts)
@@ -523,4 +524,24 @@ func counterValue(t *testing.T, g prometheus.Gatherer, name string, labels map[s
 func eventually(t *testing.T, what string, cond func() bool) {
 	t.Helper()
 	testwait.Until(t, 5*time.Second, what, cond)
+}
+
+// testEngine is the wire engine the suite runs on: EngineFast, or
+// EngineStdlib when CALLGATE_TEST_ENGINE=stdlib (make test runs the
+// package both ways). Tests of one engine's own behaviour set it
+// themselves.
+func testEngine() Engine {
+	if os.Getenv("CALLGATE_TEST_ENGINE") == "stdlib" {
+		return EngineStdlib
+	}
+	return EngineFast
+}
+
+// needFastEngine skips a test of the fast engine's own parts (the lane,
+// the fast path) when the suite runs on EngineStdlib, which has neither.
+func needFastEngine(t *testing.T) {
+	t.Helper()
+	if testEngine() != EngineFast {
+		t.Skip("tests a part of engine fast, which engine stdlib does not have")
+	}
 }

@@ -61,6 +61,12 @@ func (c *errConn) Write(p []byte) (int, error) {
 		}
 		return len(p), nil
 	}
+	if out, ok := refusalPhrase(p); ok {
+		if _, err := c.TCPConn.Write(out); err != nil {
+			return 0, err
+		}
+		return len(p), nil
+	}
 	return c.TCPConn.Write(p)
 }
 
@@ -104,7 +110,9 @@ func (s *Server) rewriteNetHTTPError(code int) []byte {
 	b = append(b, "HTTP/1.1 "...)
 	b = strconv.AppendInt(b, int64(code), 10)
 	b = append(b, ' ')
-	b = append(b, http.StatusText(code)...)
+	b = appendReasonCode(append(b, http.StatusText(code)...), rows[CodeBadRequest].name)
+	b = append(b, "\r\n"+refusalCodeHeader+": "...)
+	b = append(b, rows[CodeBadRequest].name...)
 	b = append(b, "\r\nContent-Type: application/json\r\nCache-Control: no-store\r\nProxy-Status: "...)
 	b = append(b, f.proxyStatusValue()...)
 	b = append(b, "\r\nConnection: close\r\nContent-Length: "...)

@@ -310,6 +310,7 @@ func patterned(n int) string {
 // already read), and a GET after it; the three answers come back in order
 // and each reached the upstream whole.
 func TestLanePipelineHandoff(t *testing.T) {
+	needFastEngine(t)
 	if testing.Short() {
 		t.Skip("integration: real listeners")
 	}
@@ -451,6 +452,7 @@ func TestLaneHandsOffOddRequests(t *testing.T) {
 // TestLaneHead: a HEAD answer on the lane has the upstream's headers,
 // Content-Length included, and no body; the connection then serves a GET.
 func TestLaneHead(t *testing.T) {
+	needFastEngine(t)
 	if testing.Short() {
 		t.Skip("integration: real listeners")
 	}
@@ -532,6 +534,7 @@ func TestLaneConnectionClose(t *testing.T) {
 // chunked, as it comes, with its trailers; 204 and 304 come without a body
 // and the connection goes on.
 func TestLaneUpstreamFraming(t *testing.T) {
+	needFastEngine(t)
 	if testing.Short() {
 		t.Skip("integration: real listeners")
 	}
@@ -613,6 +616,7 @@ func TestLaneUpstreamFraming(t *testing.T) {
 // the lane's, a larger one (under max header bytes) goes to net/http and
 // is served too, and one over max header bytes is a 431 bad_request.
 func TestLaneHeaderSizes(t *testing.T) {
+	needFastEngine(t)
 	if testing.Short() {
 		t.Skip("integration: real listeners")
 	}
@@ -682,6 +686,7 @@ func TestLaneHeaderSizes(t *testing.T) {
 // after the idle timeout) and lets a request in flight finish, with
 // Connection: close.
 func TestLaneShutdown(t *testing.T) {
+	needFastEngine(t)
 	if testing.Short() {
 		t.Skip("integration: real listeners")
 	}
@@ -762,6 +767,7 @@ func TestLaneShutdown(t *testing.T) {
 // so a client recognised by its source address (clients[].cidrs) is
 // permitted or refused by it.
 func TestLaneClientAddress(t *testing.T) {
+	needFastEngine(t)
 	if testing.Short() {
 		t.Skip("integration: real listeners")
 	}

@@ -239,6 +239,9 @@ func (w *laneWriter) writeStatusAndFields(code int, chunked bool) {
 		_, _ = bw.WriteString("status code ")
 		_, _ = bw.Write(strconv.AppendInt(num[:0], int64(code), 10))
 	}
+	if rc := w.header[refusalCodeHeader]; len(rc) == 1 && code >= 400 {
+		_, _ = bw.Write(appendReasonCode(num[:0], rc[0]))
+	}
 	_, _ = bw.WriteString("\r\n")
 	keys := w.keys[:0]
 	for k := range w.header {

@@ -17,6 +17,9 @@ type Metrics struct {
 	tunnels  *prometheus.GaugeVec
 	bytes    *prometheus.CounterVec
 	refusals *prometheus.CounterVec
+	// authFailures is per authResult (only the failing ones are set), so
+	// counting a failure looks up nothing.
+	authFailures [authBusy + 1]prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them on reg; a nil reg
@@ -50,10 +53,29 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Help:      "Requests and tunnels refused or closed by callgate, by named credential (empty when the destination is unknown) and reason (the SPEC error code, or sni_mismatch / not_tls for tunnels).",
 		}, []string{labelCredential, labelReason}),
 	}
+	failures := prometheus.NewCounterVec(prometheus.CounterOpts{
+		Namespace: "callgate",
+		Name:      "proxy_auth_failures_total",
+		Help:      "Requests whose Proxy-Authorization was not accepted, by reason: wrong_credentials (well-formed, wrong), malformed (two fields, an unknown scheme, bad encoding), throttled (refused 429 unchecked: too many failures from the source address or for the user name), busy (refused 503 unchecked: no bcrypt slot in time).",
+	}, []string{labelReason})
+	for res, reason := range map[authResult]string{
+		authWrong: "wrong_credentials", authMalformed: "malformed", authThrottled: "throttled", authBusy: "busy",
+	} {
+		// Created up front, so each series exists at 0 before the first failure.
+		m.authFailures[res] = failures.WithLabelValues(reason)
+	}
 	if reg != nil {
-		reg.MustRegister(m.requests, m.duration, m.tunnels, m.bytes, m.refusals)
+		reg.MustRegister(m.requests, m.duration, m.tunnels, m.bytes, m.refusals, failures)
 	}
 	return m
+}
+
+// authFailed counts a failed proxy authentication; other results are no
+// failure and count nothing.
+func (m *Metrics) authFailed(res authResult) {
+	if int(res) < len(m.authFailures) && m.authFailures[res] != nil {
+		m.authFailures[res].Inc()
+	}
 }
 
 // Label names.

@@ -1,6 +1,7 @@
 package proxy
 
 import (
+	"bytes"
 	"encoding/json"
 	"errors"
 	"math"
@@ -155,6 +156,9 @@ func (f *refusal) write(w http.ResponseWriter, closeConn bool) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Proxy-Status", f.proxyStatusValue())
+	// The code also goes in the reason phrase (laneWriter, errConn): many
+	// clients show only the status line of a refused CONNECT.
+	h.Set(refusalCodeHeader, r.name)
 	switch f.code {
 	case CodeWarmingUp:
 		h.Set("Retry-After", strconv.FormatInt(retryAfterSeconds(f.retryAfter), 10))
@@ -162,6 +166,10 @@ func (f *refusal) write(w http.ResponseWriter, closeConn bool) {
 		h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
 	case CodeMethodNotAllowed:
 		h.Set("Allow", calloutMethods) // RFC 9110 §15.5.6
+	case CodeLimitReached:
+		if f.retryAfter > 0 { // busy with bcrypt (clients.go); the other limits free at no known time
+			h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
+		}
 	}
 	if len(f.challenge) > 0 {
 		h["Proxy-Authenticate"] = append([]string(nil), f.challenge...) // the snapshot's slice is shared
@@ -205,6 +213,51 @@ func (f *refusal) proxyStatusValue() string {
 
 // proxyName identifies callgate in Proxy-Status and Via.
 const proxyName = "callgate"
+
+// refusalCodeHeader carries a refusal's code on every refusal, like
+// Squid's X-Squid-Error; the wire writers copy it into the reason phrase.
+const refusalCodeHeader = "Callgate-Error"
+
+// appendReasonCode appends the refusal code to a status line's reason
+// phrase (the line without its CRLF): "503 Service Unavailable
+// (warming_up)".
+func appendReasonCode(line []byte, code string) []byte {
+	line = append(line, " ("...)
+	line = append(line, code...)
+	return append(line, ')')
+}
+
+// refusalPhrase rewrites the status line of a response head in p that
+// carries refusalCodeHeader, for writers that build the status line
+// themselves (net/http's); ok is false, and p untouched, otherwise. The
+// head must be whole in p, as net/http writes a refusal (a few hundred
+// bytes) in one write.
+func refusalPhrase(p []byte) (out []byte, ok bool) {
+	const prefix = "HTTP/1.x " // 1.0 to an HTTP/1.0 request (Python's CONNECT)
+	if len(p) < len(prefix)+3 || string(p[:7]) != "HTTP/1." || p[8] != ' ' || (p[len(prefix)] != '4' && p[len(prefix)] != '5') {
+		return nil, false
+	}
+	end := bytes.Index(p, []byte("\r\n\r\n"))
+	if end < 0 {
+		return nil, false
+	}
+	marker := []byte("\r\n" + refusalCodeHeader + ": ")
+	i := bytes.Index(p[:end+2], marker)
+	if i < 0 {
+		return nil, false
+	}
+	code := p[i+len(marker):]
+	code = code[:bytes.IndexByte(code, '\r')]
+	for _, c := range code {
+		if (c < 'a' || c > 'z') && c != '_' {
+			return nil, false
+		}
+	}
+	lineEnd := bytes.IndexByte(p, '\r')
+	out = make([]byte, 0, len(p)+len(code)+3)
+	out = appendReasonCode(append(out, p[:lineEnd]...), string(code))
+	return append(out, p[lineEnd:]...), true
+}
 
 // writeSFString writes s as an RFC 8941 §3.3.3 sf-string: quoted, with
 // '"' and '\' escaped, and anything outside printable ASCII replaced.

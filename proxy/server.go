@@ -17,7 +17,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -143,6 +142,10 @@ type Options struct {
 	Logger *zap.Logger
 	// Metrics receives the request metrics; nil keeps unregistered ones.
 	Metrics *Metrics
+	// SelfNames are the proxy listener's own names besides its address,
+	// "host" or "host:port", normalised as routing.NormalizeHost does: an
+	// absolute-form /callout/ request to one of them is the callout form.
+	SelfNames []string
 }
 
 // Server serves the proxy listener. Its methods are safe for concurrent
@@ -166,6 +169,7 @@ type Server struct {
 	maxRespHeaderBytes int64
 	engine             Engine
 
+	self      selfAddr
 	lanes     lanes // connections the lane serves (lane.go)
 	lnMu      sync.Mutex
 	listeners map[*laneListener]struct{}
@@ -206,6 +210,7 @@ func New(opts Options) (*Server, error) {
 		s.maxRespHeaderBytes = DefaultMaxResponseHeaderBytes
 	}
 	s.engine = opts.Engine
+	s.self = newSelfAddr(opts.SelfNames)
 	// net/http's own messages (malformed requests it answers itself, TLS
 	// handshake failures) are client-triggered: debug, not noise.
 	stdLog, err := zap.NewStdLogAt(s.log, zap.DebugLevel)
@@ -320,20 +325,27 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		// body are never read as another request.
 		w.Header().Set("Connection", "close")
 	}
-	switch {
-	case r.Method == http.MethodConnect:
-		sum.form = formConnect
-		handedOff = s.serveConnect(w, r, st, sum)
-	case r.URL.IsAbs():
-		sum.form = formAbsolute
-		s.serveAbsolute(w, r, st, sum)
-	case strings.HasPrefix(r.URL.Path, calloutPrefix) && r.URL.Host == "":
-		sum.form = formCallout
-		s.serveCallout(w, r, st, sum)
-	default:
-		sum.form = formOther
+	p := pass{r: r, st: st, sum: sum}
+	p.form, p.callout = s.formOf(r)
+	sum.form = p.form
+	if p.form == formOther {
 		s.refuse(w, sum, badRequest(nil,
 			"send CONNECT host:port, an absolute-form http:// URL, or /callout/{NamedCredential}/{path}", nil), false)
+		return
+	}
+	if f := s.run(&p); f != nil {
+		// After a refused CONNECT the client may already have sent tunnel
+		// bytes, which must not be read as a request.
+		s.refuse(w, sum, f, p.form == formConnect)
+		return
+	}
+	switch p.form {
+	case formConnect:
+		handedOff = s.serveConnect(w, &p)
+	case formAbsolute:
+		s.serveAbsolute(w, &p)
+	case formCallout:
+		s.serveCallout(w, &p)
 	}
 }
 

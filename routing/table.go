@@ -6,8 +6,9 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
-	"net/url"
 	"strings"
+
+	"github.com/callgate/callgate/internal/safeurl"
 )
 
 // Scheme is a named credential's URL scheme.
@@ -137,9 +138,11 @@ func Compile(creds []Credential) (*Table, error) {
 // ParseDestination parses a named credential URL into a Destination with
 // Scheme, Host, Port, HostPort and BasePath set.
 func ParseDestination(raw string) (*Destination, error) {
-	u, err := url.Parse(raw)
+	// Errors quote the URL redacted: they reach reload logs and the admin
+	// API, and userinfo is refused precisely because it may hold a secret.
+	u, err := safeurl.Parse(raw)
 	if err != nil {
-		return nil, fmt.Errorf("%w: %q: %v", ErrBadURL, raw, err)
+		return nil, fmt.Errorf("%w: %v", ErrBadURL, err)
 	}
 	d := &Destination{url: raw}
 	switch strings.ToLower(u.Scheme) {
@@ -148,10 +151,10 @@ func ParseDestination(raw string) (*Destination, error) {
 	case "https":
 		d.Scheme, d.Port = HTTPS, 443
 	default:
-		return nil, fmt.Errorf("%w: %q: scheme must be http or https", ErrBadURL, raw)
+		return nil, fmt.Errorf("%w: %q: scheme must be http or https", ErrBadURL, safeurl.Redact(raw))
 	}
 	if u.User != nil || u.RawQuery != "" || u.Fragment != "" || u.Opaque != "" {
-		return nil, fmt.Errorf("%w: %q: userinfo, query and fragment are not allowed", ErrBadURL, raw)
+		return nil, fmt.Errorf("%w: %q: userinfo, query and fragment are not allowed", ErrBadURL, safeurl.Redact(raw))
 	}
 	host, port, err := SplitHostPort(u.Host, d.Port)
 	if err != nil {

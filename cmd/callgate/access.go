@@ -24,11 +24,24 @@ func proxyClients(cfg *config.Config) (*proxy.Clients, error) {
 			list[i].PasswordHash = []byte(c.PasswordHash)
 		}
 	}
-	cs, err := proxy.NewClients(list, proxy.ProxyAuth{Required: cfg.ProxyAuth.Required, Realm: cfg.ProxyAuth.Realm})
+	pa := cfg.ProxyAuth
+	cs, err := proxy.NewClients(list, proxy.ProxyAuth{
+		Required: pa.Required, Realm: pa.Realm, BcryptWait: pa.BcryptWait,
+		Throttle: proxy.AuthThrottle{
+			PerSource: failureRate(pa.Throttle.PerSource),
+			PerUser:   failureRate(pa.Throttle.PerUser),
+		},
+	})
 	if err != nil {
 		return nil, fmt.Errorf("clients: %w", err)
 	}
 	return cs, nil
+}
+
+// failureRate converts a failure bucket; the proxy's Rate is the same
+// token bucket as client_rate's.
+func failureRate(r config.FailureRate) proxy.Rate {
+	return proxy.Rate{PerSecond: r.FailuresPerSecond, Burst: r.Burst}
 }
 
 // proxyLimits converts the config's concurrency and rate limits; the

@@ -19,6 +19,7 @@ import (
 	"github.com/callgate/callgate/connstate"
 	"github.com/callgate/callgate/connstate/simulated"
 	"github.com/callgate/callgate/credauth"
+	"github.com/callgate/callgate/probe"
 	"github.com/callgate/callgate/proxy"
 	"github.com/callgate/callgate/routing"
 )
@@ -37,7 +38,11 @@ type app struct {
 	sim     *simulated.Backend // nil unless aws.mode is simulated
 	manager *connstate.Manager
 	proxy   *proxy.Server
-	certs   *certChecker
+	probe   *probe.Prober
+	tokens  *tokenDialer // opens OAuth 2.0 token request connections
+	// proxyMetrics holds the proxy's metrics alone, for the request and
+	// refusal counts of GET /v1/named-credentials.
+	proxyMetrics *prometheus.Registry
 
 	mu        sync.Mutex // guards injectors; held only by the reload goroutine and Close
 	injectors map[string]*injector
@@ -52,7 +57,7 @@ type app struct {
 
 // newApp builds everything from cfg without opening listeners.
 func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logger, reg *prometheus.Registry) (*app, error) {
-	a := &app{log: log, reg: reg, path: path, metrics: newAppMetrics(reg)}
+	a := &app{log: log, reg: reg, path: path, metrics: newAppMetrics(reg), proxyMetrics: prometheus.NewRegistry()}
 	backend, sim, err := newBackend(ctx, cfg, log, reg)
 	if err != nil {
 		return nil, err
@@ -75,13 +80,15 @@ func newApp(ctx context.Context, cfg *config.Config, path string, log *zap.Logge
 		MaxHeaderBytes:         cfg.Limits.MaxHeaderBytes,
 		MaxResponseHeaderBytes: cfg.Limits.MaxResponseHeaderBytes,
 		Engine:                 proxyEngine(cfg.Engine),
+		SelfNames:              cfg.Listen.Names,
 		Logger:                 log.Named("proxy"),
-		Metrics:                proxy.NewMetrics(reg),
+		Metrics:                proxy.NewMetrics(teeRegisterer{reg, a.proxyMetrics}),
 	})
 	if err != nil {
 		return nil, err
 	}
-	a.certs = newCertChecker(a.proxy, a.manager, log.Named("certcheck"))
+	a.probe = newProber(a, reg, log.Named("probe"))
+	a.tokens = newTokenDialer(a.proxy, a.manager)
 	a.reloader = newReloader(a.reloadFromFile)
 	if err := a.apply(cfg); err != nil {
 		return nil, err
@@ -162,6 +169,7 @@ func (a *app) apply(cfg *config.Config) error {
 		if err == nil {
 			a.manager.SetWarmup(cfg.Warmup)
 			a.proxy.SetSnapshot(&proxy.Snapshot{Routes: routes, Resolve: overrides, Clients: clients, Limits: proxyLimits(cfg)})
+			a.probe.Retain(routes)
 		}
 	}
 	if err != nil {
@@ -212,7 +220,7 @@ func (a *app) buildInjectors(cfg *config.Config, previous map[string]*injector) 
 			out[nc.Name] = old
 			continue
 		}
-		opts := credauth.Options{Logger: a.log} // credauth names its logger itself
+		opts := credauth.Options{Logger: a.log, TokenDialTLS: a.tokens.DialTLS} // credauth names its logger itself
 		if s := nc.Auth.SigV4; s != nil && cfg.AWS.Mode == "aws" && cfg.AWS.EndpointURL != "" {
 			// aws.endpoint_url overrides STS too: a signing role
 			// (aws_sigv4.role_arn) is assumed where the control plane
@@ -313,6 +321,7 @@ func (a *app) credentialViews() []admin.CredentialView {
 	for _, nc := range cfg.NamedCredentials {
 		urls[nc.Name] = nc.URL
 	}
+	requests, refusals := credentialCounts(a.proxyMetrics)
 	out := make([]admin.CredentialView, 0, snap.Routes.Len())
 	for _, d := range snap.Routes.Destinations() {
 		v := admin.CredentialView{
@@ -322,7 +331,9 @@ func (a *app) credentialViews() []admin.CredentialView {
 		if inj := injectors[d.Name]; inj != nil {
 			v.AuthType, v.SecretLoaded = inj.Kind(), inj.SecretLoaded()
 		}
-		a.certs.fill(d, &v)
+		a.fillCertificate(d, &v)
+		fillAdmission(&v, a.manager.Admit(d.Connection))
+		v.Requests, v.Refusals = requests[d.Name], refusals[d.Name]
 		out = append(out, v)
 	}
 	return out

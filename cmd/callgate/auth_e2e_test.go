@@ -451,7 +451,7 @@ func TestAuthSecretsNeverLeak(t *testing.T) {
 		"OAuth": "oauth2_client_credentials", "OAuthShort": "oauth2_client_credentials",
 		"OAuthBurst": "oauth2_client_credentials", "OAuthFail": "oauth2_client_credentials",
 		"SigV4": "aws_sigv4", "SigV4Unsigned": "aws_sigv4",
-		"MTLS": "none", "NoMTLS": "none", "NoAuth": "none",
+		"MTLS": "none", "NoMTLS": "none", "NoAuth": "none", "IdP": "none",
 	}
 	checkViews := func(sigv4Loaded bool) {
 		t.Helper()

@@ -36,12 +36,15 @@ import (
 // warm-up) with one named credential per kind of authentication, all on
 // the connection "orders", whose endpoint leads to one loopback HTTPS
 // upstream. The upstream tells the credentials apart by Host and verifies
-// each credential's authentication itself; an OAuth 2.0 token endpoint
-// runs on loopback too.
+// each credential's authentication itself. The OAuth 2.0 token endpoint
+// runs on loopback too, as https://idp.partner.test: that host is the
+// named credential IdP, on its own connection "idp", so token requests
+// take that connection (the name resolves nowhere else).
 
 const (
 	authUser      = "svc-callgate"
 	authDomain    = "partner.test"
+	authIdPHost   = "idp." + authDomain
 	authBearerEnv = "CALLGATE_AUTH_E2E_BEARER"
 	authAWSKeyID  = "AKIDCALLGATEE2ETEST"
 	authRegion    = "us-east-1"
@@ -156,20 +159,23 @@ func authSetup(t *testing.T) *authEnv {
 		t.Fatal(err)
 	}
 
-	e.tokens = authStartTokenServer(t, map[string]authClient{
+	e.tokens = authStartTokenServer(t, ca, map[string]authClient{
 		"long":    {secret: e.sec.oauth, expiresIn: 3600},
 		"short":   {secret: e.sec.oauth, expiresIn: 2},
 		"burst":   {secret: e.sec.oauth, expiresIn: 3600, delay: authTokenDelay},
 		"failing": {secret: "not-the-configured-secret", expiresIn: 3600},
 	})
 	e.up = authStartUpstream(t, ca, e.verifiers())
-	e.cfg = authConfig(e.up.port, caFile, certFile, keyFile, e.tokens.url, e.sec.literal, e.files)
+	e.cfg = authConfig(e.up.port, e.tokens.port, caFile, certFile, keyFile, e.sec.literal, e.files)
 	e.cfgPath = filepath.Join(e.dir, "callgate.yaml")
 	writeFile(t, e.cfgPath, e.cfg)
 
 	core, logs := observer.New(zapcore.DebugLevel)
 	e.logs = logs
 	e.s, e.reg = opsStart(t, e.cfgPath, zap.New(core), false)
+	authEventually(t, "the idp connection admits traffic", func() (bool, string) {
+		return e.s.app.manager.Admit("idp").Allowed(), "not yet"
+	})
 	// Shutdown (a t.Cleanup of opsStart) runs before the fixture's
 	// servers close: cleanups run last-registered first.
 	e.client = &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{Proxy: nil, MaxIdleConnsPerHost: 32}}
@@ -179,7 +185,8 @@ func authSetup(t *testing.T) *authEnv {
 
 // authConfig renders the fixture's config. Every https credential trusts
 // the test CA; only MTLS presents a client certificate.
-func authConfig(port, caFile, certFile, keyFile, tokenURL, literal string, files struct{ basic, apiKey, oauth, failing string }) string {
+func authConfig(port, tokenPort, caFile, certFile, keyFile, literal string, files struct{ basic, apiKey, oauth, failing string }) string {
+	tokenURL := "https://" + authIdPHost + ":" + tokenPort + "/oauth2/token"
 	var b strings.Builder
 	fmt.Fprintf(&b, `listen: {proxy: 127.0.0.1:0, admin: 127.0.0.1:0}
 warmup: 0s
@@ -190,13 +197,22 @@ aws:
     delays: {allocating: 0s, pending_acceptance: 0s, pending: 0s, deleting: 0s}
     services:
       com.amazonaws.vpce.us-east-1.vpce-svc-0aaaaaaaaaaaaaaa1: 127.0.0.1:%s
+      com.amazonaws.vpce.us-east-1.vpce-svc-0aaaaaaaaaaaaaaa2: 127.0.0.1:%s
 outbound_connections:
   - name: orders
     description: auth end-to-end
     service_name: com.amazonaws.vpce.us-east-1.vpce-svc-0aaaaaaaaaaaaaaa1
     provision: true
+  - name: idp
+    description: the OAuth 2.0 token endpoint
+    service_name: com.amazonaws.vpce.us-east-1.vpce-svc-0aaaaaaaaaaaaaaa2
+    provision: true
 named_credentials:
-`, port)
+  - name: IdP
+    url: https://%s:%s
+    outbound_network_connection: idp
+    tls: {ca_file: %q}
+`, port, tokenPort, authIdPHost, tokenPort, caFile)
 	cred := func(name, host, tlsBlock, auth string) {
 		fmt.Fprintf(&b, "  - name: %s\n    url: https://%s.%s:%s/api\n    outbound_network_connection: orders\n    tls: {ca_file: %q%s}\n",
 			name, host, authDomain, port, caFile, tlsBlock)
@@ -463,29 +479,75 @@ type authIssued struct {
 }
 
 // authTokenServer is a loopback OAuth 2.0 token endpoint (client
-// credentials grant, RFC 6749 §4.4) over plain HTTP.
+// credentials grant, RFC 6749 §4.4) over TLS, with a certificate for
+// authIdPHost only.
 type authTokenServer struct {
-	url     string
+	port    string
 	clients map[string]authClient
 
 	mu       sync.Mutex
 	requests map[string]int
 	issued   map[string]authIssued
 	last     map[string]url.Values // the last form per client
+	names    map[string]int        // TLS server names clients asked for
+	open     int                   // connections open now
 }
 
-func authStartTokenServer(t *testing.T, clients map[string]authClient) *authTokenServer {
+func authStartTokenServer(t *testing.T, ca *certgen.CA, clients map[string]authClient) *authTokenServer {
 	t.Helper()
-	ts := &authTokenServer{clients: clients, requests: map[string]int{}, issued: map[string]authIssued{}, last: map[string]url.Values{}}
+	ts := &authTokenServer{clients: clients, requests: map[string]int{}, issued: map[string]authIssued{},
+		last: map[string]url.Values{}, names: map[string]int{}}
+	leaf, err := ca.Server(authIdPHost)
+	if err != nil {
+		t.Fatal(err)
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts.url = "http://" + ln.Addr().String() + "/oauth2/token"
-	srv := &http.Server{Handler: http.HandlerFunc(ts.serve), ReadHeaderTimeout: 10 * time.Second}
-	go func() { _ = srv.Serve(ln) }()
+	_, ts.port, _ = net.SplitHostPort(ln.Addr().String())
+	srv := &http.Server{
+		Handler: http.HandlerFunc(ts.serve),
+		TLSConfig: &tls.Config{Certificates: []tls.Certificate{leaf.TLS}, MinVersion: tls.VersionTLS12,
+			GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
+				ts.mu.Lock()
+				ts.names[h.ServerName]++
+				ts.mu.Unlock()
+				return nil, nil
+			}},
+		ConnState: func(_ net.Conn, st http.ConnState) {
+			ts.mu.Lock()
+			defer ts.mu.Unlock()
+			switch st {
+			case http.StateNew:
+				ts.open++
+			case http.StateClosed, http.StateHijacked:
+				ts.open--
+			}
+		},
+		ReadHeaderTimeout: 10 * time.Second,
+	}
+	go func() { _ = srv.ServeTLS(ln, "", "") }()
 	t.Cleanup(func() { _ = srv.Close() })
 	return ts
+}
+
+// serverNames returns the TLS server names clients asked for.
+func (ts *authTokenServer) serverNames() map[string]int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	out := make(map[string]int, len(ts.names))
+	for k, v := range ts.names {
+		out[k] = v
+	}
+	return out
+}
+
+// openConns is how many client connections are open now.
+func (ts *authTokenServer) openConns() int {
+	ts.mu.Lock()
+	defer ts.mu.Unlock()
+	return ts.open
 }
 
 func (ts *authTokenServer) serve(w http.ResponseWriter, r *http.Request) {

@@ -25,6 +25,7 @@ func newBackend(ctx context.Context, cfg *config.Config, log *zap.Logger, reg pr
 			VpcID:            cfg.AWS.VpcID,
 			SubnetIDs:        cfg.AWS.SubnetIDs,
 			SecurityGroupIDs: cfg.AWS.SecurityGroupIDs,
+			Networks:         awsNetworks(cfg.AWS.Regions),
 			Logger:           log.Named("aws"),
 			Metrics:          awsbackend.NewMetrics(reg),
 		})
@@ -45,9 +46,21 @@ func newBackend(ctx context.Context, cfg *config.Config, log *zap.Logger, reg pr
 			Services: s.Services,
 			Region:   cfg.AWS.Region,
 		})
-		return countedBackend{b, awsbackend.NewMetrics(reg)}, b, nil
+		return newCountedBackend(b, awsbackend.NewMetrics(reg), cfg.AWS.Region), b, nil
 	}
 	return nil, nil, fmt.Errorf("aws.mode %q: want simulated or aws", cfg.AWS.Mode)
+}
+
+// awsNetworks converts aws.regions for the AWS backend.
+func awsNetworks(regions map[string]config.Network) map[string]awsbackend.Network {
+	if len(regions) == 0 {
+		return nil
+	}
+	out := make(map[string]awsbackend.Network, len(regions))
+	for r, n := range regions {
+		out[r] = awsbackend.Network{VpcID: n.VpcID, SubnetIDs: n.SubnetIDs, SecurityGroupIDs: n.SecurityGroupIDs}
+	}
+	return out
 }
 
 // simulatedDialer sends a simulated endpoint's DNS name to the local

@@ -49,6 +49,7 @@ func TestSubcommandHelp(t *testing.T) {
 		"sync":         {[]string{"usage: callgate sync [flags] NAME\n", "\n  NAME "}, []string{"CALLGATE_ADMIN ", "CALLGATE_ADMIN_TOKEN_FILE"}},
 		"teardown":     {[]string{"usage: callgate teardown [flags] NAME\n", "\n  NAME "}, []string{"CALLGATE_ADMIN ", "CALLGATE_ADMIN_TOKEN_FILE"}},
 		"whoami":       {[]string{"usage: callgate whoami [flags]\n", "--config FILE"}, []string{"AWS_PROFILE", "AWS_ROLE_ARN"}},
+		"explain":      {[]string{"usage: callgate explain [flags] URL\n", "\n  URL ", "--method METHOD"}, []string{"CALLGATE_ADMIN ", "CALLGATE_ADMIN_TOKEN_FILE"}},
 		"version":      {[]string{"usage: callgate version [flags]\n"}, nil},
 	}
 	for name := range runners {
@@ -102,6 +103,7 @@ func TestExtraArgumentsAreErrors(t *testing.T) {
 		{[]string{"sync", "a", "--admin", "http://127.0.0.1:1", "b", "c"}, `unexpected arguments "b" "c": sync takes one NAME`},
 		{[]string{"teardown", "a", "b"}, `unexpected argument "b": teardown takes one NAME`},
 		{[]string{"demo", "now"}, `unexpected argument "now": demo takes no arguments`},
+		{[]string{"explain", "https://a.example/", "https://b.example/"}, `unexpected argument "https://b.example/": explain takes one URL`},
 		{[]string{"version", "x"}, `unexpected argument "x": version takes no arguments`},
 		{[]string{"serve", "--no-such-flag"}, "flag provided but not defined: -no-such-flag"},
 	}

@@ -86,6 +86,7 @@ func demo(proxyAddr, adminAddr string, warmup time.Duration, exit bool, timeout 
 	}
 	defer func() { _ = s.Shutdown(context.Background()) }()
 
+	fmt.Fprintf(out, "Outbound Connections page: http://%s/\n", s.AdminAddr())
 	fmt.Fprintf(out, "callgate demo: simulated AWS, warm-up %s.\n", warmup)
 	fmt.Fprintf(out, "  proxy  %s   admin %s   demo upstream %s (certificate for %s)\n\n", s.ProxyAddr(), s.AdminAddr(), upstream.Addr(), demoHost)
 	url := "http://" + s.ProxyAddr() + "/callout/PartnerOrders/orders"

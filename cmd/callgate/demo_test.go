@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"io"
 	"os/exec"
+	"regexp"
 	"strings"
 	"syscall"
 	"testing"
@@ -27,6 +28,9 @@ func TestDemo(t *testing.T) {
 		t.Fatalf("demo exit %d: %s\n%s", code, errOut.String(), out.String())
 	}
 	text := out.String()
+	if first, _, _ := strings.Cut(text, "\n"); !regexp.MustCompile(`^Outbound Connections page: http://127\.0\.0\.1:\d+/$`).MatchString(first) {
+		t.Errorf("the demo's first line is %q, want the page's URL", first)
+	}
 	order := []string{"503 connection_not_ready", "503 warming_up (Retry-After: ", "200 {", "The call went through"}
 	pos := 0
 	for _, want := range order {

@@ -27,11 +27,13 @@ commands:
   provision NAME            provision an outbound connection
   sync NAME                 sync an outbound connection now
   teardown NAME             tear an outbound connection down
+  explain URL               what callgate would do with a request to URL, and
+                            why, without sending it
   whoami [--config FILE]    print the AWS principal an endpoint service owner
                             must allow-list
   version                   print the version
 
-status, provision, sync and teardown take --admin URL (default
+status, provision, sync, teardown and explain take --admin URL (default
 http://127.0.0.1:9090, or $CALLGATE_ADMIN) and --token-file FILE (or
 $CALLGATE_ADMIN_TOKEN_FILE).
 
@@ -48,6 +50,7 @@ var runners = map[string]func(args []string, stdout, stderr io.Writer) int{
 	"provision":    func(a []string, o, e io.Writer) int { return runAction("provision", a, o, e) },
 	"sync":         func(a []string, o, e io.Writer) int { return runAction("sync", a, o, e) },
 	"teardown":     func(a []string, o, e io.Writer) int { return runAction("teardown", a, o, e) },
+	"explain":      runExplain,
 	"whoami":       runWhoami,
 	"version":      runVersion,
 }

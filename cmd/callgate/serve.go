@@ -186,6 +186,7 @@ func startServer(parent context.Context, path string, log *zap.Logger, opts serv
 			Connections:    a.manager,
 			Reload:         a.reloader.Reload,
 			Credentials:    a.credentialViews,
+			Explain:        a.explain,
 			Simulator:      sim,
 			TokenFile:      func() string { return a.cfg.Load().Admin.TokenFile },
 			ProtectReads:   func() bool { return a.cfg.Load().Admin.ProtectReads },
@@ -203,7 +204,7 @@ func startServer(parent context.Context, path string, log *zap.Logger, opts serv
 		defer close(s.done)
 		_ = a.manager.Run(ctx)
 	}()
-	go a.certs.run(ctx, cfg.Sync.Interval)
+	go a.probe.Run(ctx)
 	go func() {
 		if err := a.proxy.Serve(s.proxyLn); err != nil && !errors.Is(err, net.ErrClosed) && !errors.Is(err, http.ErrServerClosed) {
 			s.errs <- fmt.Errorf("proxy listener: %w", err)

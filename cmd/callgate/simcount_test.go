@@ -44,7 +44,7 @@ func TestSimulatedModeCountsAWSCalls(t *testing.T) {
 		{"DescribeVpcEndpoints", "throttled", 1},
 		{"DeleteVpcEndpoints", "success", 0}, // pre-initialised, as in aws mode
 	} {
-		v, ok := scrapedSum(body, "callgate_aws_api_calls_total", `operation="`+tc.operation+`"`, `outcome="`+tc.outcome+`"`)
+		v, ok := scrapedSum(body, "callgate_aws_api_calls_total", `operation="`+tc.operation+`"`, `outcome="`+tc.outcome+`"`, `region="us-east-1"`)
 		if !ok || v < tc.atLeast {
 			t.Errorf("callgate_aws_api_calls_total{operation=%q,outcome=%q} = %v (present %v), want at least %v",
 				tc.operation, tc.outcome, v, ok, tc.atLeast)

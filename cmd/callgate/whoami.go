@@ -17,7 +17,9 @@ var whoamiCmd = &command{
 must allow-list before they accept callgate's endpoints (an assumed-role
 session comes out as its role). In aws mode it asks STS, with the AWS SDK's
 default credential chain and the region of the config's aws.region; in
-simulated mode it prints the simulated principal.`,
+simulated mode it prints the simulated principal. The first line is the
+principal alone; the lines after it are the regions callgate acts in, each
+with its network settings and connections.`,
 	env: append([]envVar{configEnv}, awsEnv...),
 }
 
@@ -51,5 +53,6 @@ func runWhoami(args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	fmt.Fprintln(stdout, arn)
+	printRegions(stdout, cfg)
 	return 0
 }

@@ -3,7 +3,7 @@
 // the only packages that talk to AWS.
 //
 // Endpoints callgate manages are found by their callgate:connection tag in
-// the configured VPC; adopted endpoints (vpc_endpoint_id) by their ID and are
+// their region's VPC (each region has its own network and EC2 client); adopted endpoints (vpc_endpoint_id) by their ID and are
 // never created or deleted. EC2 sends endpoint states in camelCase while the
 // SDK's types.State constants are PascalCase (aws-sdk-go-v2 #2864), so states
 // are passed on as the raw wire string and compared case-insensitively.
@@ -45,14 +45,15 @@ type Options struct {
 	// EndpointURL overrides the EC2 and STS base endpoint, e.g. a local
 	// emulator. Empty: AWS's own endpoints (or AWS_ENDPOINT_URL*).
 	EndpointURL string
-	// VpcID is the VPC endpoints are created in and looked up by. Empty:
-	// Describe finds managed endpoints by tag alone, and Create fails.
-	VpcID string
-	// SubnetIDs and SecurityGroupIDs are given to every created endpoint.
-	// Create fails when SubnetIDs is empty; no security groups means the
-	// VPC's default group.
+	// VpcID, SubnetIDs and SecurityGroupIDs are the default region's
+	// Network; Networks holds the other regions'.
+	VpcID            string
 	SubnetIDs        []string
 	SecurityGroupIDs []string
+	// Networks are where each region's endpoints go, by region name. A
+	// region without one is described by tag alone, and Create there fails
+	// with ErrIncompleteOptions.
+	Networks map[string]Network
 	// Logger receives the backend's rare notable events (adoption,
 	// duplicate clean-up). Nil: no logging.
 	Logger *zap.Logger
@@ -67,11 +68,24 @@ type Options struct {
 	MaxBackoff time.Duration
 }
 
+// Network is where one region's endpoints are created and looked up.
+type Network struct {
+	// VpcID is the VPC endpoints are created in and looked up by. Empty:
+	// Describe finds managed endpoints by tag alone, and Create fails.
+	VpcID string
+	// SubnetIDs and SecurityGroupIDs are given to every created endpoint.
+	// Create fails when SubnetIDs is empty; no security groups means the
+	// VPC's default group.
+	SubnetIDs        []string
+	SecurityGroupIDs []string
+}
+
 // Backend is connstate.Backend on AWS. It is safe for concurrent use.
 type Backend struct {
-	opts Options
-	cfg  sdkaws.Config
-	log  *zap.Logger
+	opts     Options
+	cfg      sdkaws.Config
+	log      *zap.Logger
+	networks map[string]Network // by region, the default region's included; read-only
 
 	mu      sync.Mutex
 	clients map[string]*ec2.Client // by region, made on first use
@@ -116,23 +130,40 @@ func New(ctx context.Context, opts Options) (*Backend, error) {
 	if cfg.Region == "" {
 		return nil, fmt.Errorf("aws backend: no region in the options or the SDK default chain: %w", ErrIncompleteOptions)
 	}
-	if opts.Metrics != nil {
-		cfg.APIOptions = append(cfg.APIOptions, opts.Metrics.apiOption)
-	}
 	opts.Region = cfg.Region
+	networks := make(map[string]Network, len(opts.Networks)+1)
+	for r, n := range opts.Networks {
+		networks[r] = n
+	}
+	if opts.VpcID != "" || len(opts.SubnetIDs) > 0 || len(opts.SecurityGroupIDs) > 0 {
+		if _, dup := networks[opts.Region]; dup {
+			return nil, fmt.Errorf("aws backend: region %s has a network in Networks and in VpcID, SubnetIDs, SecurityGroupIDs", opts.Region)
+		}
+		networks[opts.Region] = Network{VpcID: opts.VpcID, SubnetIDs: opts.SubnetIDs, SecurityGroupIDs: opts.SecurityGroupIDs}
+	}
 	log := opts.Logger
 	if log == nil {
 		log = zap.NewNop()
 	}
 	b := &Backend{
-		opts:    opts,
-		cfg:     cfg,
-		log:     log.Named("aws"),
-		clients: map[string]*ec2.Client{},
+		opts:     opts,
+		cfg:      cfg,
+		log:      log.Named("aws"),
+		networks: networks,
+		clients:  map[string]*ec2.Client{},
+	}
+	// Every region the config names gets its series at zero, so a
+	// dashboard sees a quiet region rather than none.
+	opts.Metrics.initRegion(opts.Region)
+	for r := range networks {
+		opts.Metrics.initRegion(r)
 	}
 	b.sts = sts.NewFromConfig(cfg, func(o *sts.Options) {
 		if opts.EndpointURL != "" {
 			o.BaseEndpoint = sdkaws.String(opts.EndpointURL)
+		}
+		if opts.Metrics != nil {
+			o.APIOptions = append(o.APIOptions, opts.Metrics.apiOption(opts.Region))
 		}
 	})
 	return b, nil
@@ -149,6 +180,12 @@ func (b *Backend) region(r string) string {
 	return r
 }
 
+// network returns the region's network, and false when it has none.
+func (b *Backend) network(region string) (Network, bool) {
+	n, ok := b.networks[region]
+	return n, ok
+}
+
 // ec2Client returns the region's EC2 client, making it on first use.
 func (b *Backend) ec2Client(region string) *ec2.Client {
 	b.mu.Lock()
@@ -160,6 +197,9 @@ func (b *Backend) ec2Client(region string) *ec2.Client {
 		o.Region = region
 		if b.opts.EndpointURL != "" {
 			o.BaseEndpoint = sdkaws.String(b.opts.EndpointURL)
+		}
+		if b.opts.Metrics != nil {
+			o.APIOptions = append(o.APIOptions, b.opts.Metrics.apiOption(region))
 		}
 	})
 	b.clients[region] = c

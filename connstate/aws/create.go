@@ -30,12 +30,13 @@ func (b *Backend) Create(ctx context.Context, spec connstate.Spec) (connstate.Ob
 	if spec.AdoptedID != "" {
 		return connstate.Observation{}, fmt.Errorf("create %q: %w", spec.Name, ErrAdopted)
 	}
-	if b.opts.VpcID == "" || len(b.opts.SubnetIDs) == 0 {
-		return connstate.Observation{}, fmt.Errorf("create %q: need a VPC ID and subnet IDs: %w", spec.Name, ErrIncompleteOptions)
-	}
 	region := b.region(spec.Region)
+	net, _ := b.network(region)
+	if net.VpcID == "" || len(net.SubnetIDs) == 0 {
+		return connstate.Observation{}, fmt.Errorf("create %q: need a VPC ID and subnet IDs for region %s: %w", spec.Name, region, ErrIncompleteOptions)
+	}
 
-	existing, err := b.listFor(ctx, region, spec)
+	existing, err := b.listFor(ctx, region, net.VpcID, spec)
 	if err != nil {
 		return connstate.Observation{}, fmt.Errorf("create %q: look for an endpoint to adopt: %w", spec.Name, err)
 	}
@@ -56,12 +57,12 @@ func (b *Backend) Create(ctx context.Context, spec connstate.Spec) (connstate.Ob
 
 	res, err := b.ec2Client(region).CreateVpcEndpoint(ctx, &ec2.CreateVpcEndpointInput{
 		VpcEndpointType:   types.VpcEndpointTypeInterface,
-		VpcId:             sdkaws.String(b.opts.VpcID),
+		VpcId:             sdkaws.String(net.VpcID),
 		ServiceName:       sdkaws.String(spec.ServiceName),
-		SubnetIds:         b.opts.SubnetIDs,
-		SecurityGroupIds:  b.opts.SecurityGroupIDs,
+		SubnetIds:         net.SubnetIDs,
+		SecurityGroupIds:  net.SecurityGroupIDs,
 		PrivateDnsEnabled: sdkaws.Bool(false),
-		ClientToken:       sdkaws.String(clientToken(b.opts.VpcID, spec.ServiceName, spec.Name, dead)),
+		ClientToken:       sdkaws.String(clientToken(net.VpcID, spec.ServiceName, spec.Name, dead)),
 		TagSpecifications: []types.TagSpecification{{
 			ResourceType: types.ResourceTypeVpcEndpoint,
 			Tags:         endpointTags(spec.Name),
@@ -73,7 +74,7 @@ func (b *Backend) Create(ctx context.Context, spec connstate.Spec) (connstate.Ob
 	if res.VpcEndpoint == nil || res.VpcEndpoint.VpcEndpointId == nil {
 		return connstate.Observation{}, fmt.Errorf("create %q: CreateVpcEndpoint in %s answered without an endpoint", spec.Name, region)
 	}
-	return b.converge(ctx, region, spec, *res.VpcEndpoint), nil
+	return b.converge(ctx, region, net.VpcID, spec, *res.VpcEndpoint), nil
 }
 
 // converge returns the canonical live endpoint for spec once ours exists
@@ -82,9 +83,9 @@ func (b *Backend) Create(ctx context.Context, spec connstate.Spec) (connstate.Ob
 // losers too, because a loser's replica may have finished its Create before
 // the winner existed (in moto, whose timestamps are whole seconds, the
 // newer endpoint can win on its ID).
-func (b *Backend) converge(ctx context.Context, region string, spec connstate.Spec, ours types.VpcEndpoint) connstate.Observation {
+func (b *Backend) converge(ctx context.Context, region, vpcID string, spec connstate.Spec, ours types.VpcEndpoint) connstate.Observation {
 	oursID := sdkaws.ToString(ours.VpcEndpointId)
-	after, err := b.listFor(ctx, region, spec)
+	after, err := b.listFor(ctx, region, vpcID, spec)
 	if err != nil {
 		// Ours exists; a later Create sorts out any duplicate.
 		b.log.Warn("could not check for a duplicate endpoint after create",
@@ -115,13 +116,13 @@ func (b *Backend) converge(ctx context.Context, region string, spec connstate.Sp
 	return b.observation(winner, region)
 }
 
-// listFor lists the endpoints tagged for spec.Name in the VPC for spec's
-// service, in any state.
-func (b *Backend) listFor(ctx context.Context, region string, spec connstate.Spec) ([]types.VpcEndpoint, error) {
+// listFor lists the endpoints tagged for spec.Name in the region's VPC
+// for spec's service, in any state.
+func (b *Backend) listFor(ctx context.Context, region, vpcID string, spec connstate.Spec) ([]types.VpcEndpoint, error) {
 	return b.list(ctx, region, &ec2.DescribeVpcEndpointsInput{
 		Filters: []types.Filter{
 			{Name: sdkaws.String("tag:" + connstate.ConnectionTag), Values: []string{spec.Name}},
-			{Name: sdkaws.String("vpc-id"), Values: []string{b.opts.VpcID}},
+			{Name: sdkaws.String("vpc-id"), Values: []string{vpcID}},
 			{Name: sdkaws.String("service-name"), Values: []string{spec.ServiceName}},
 		},
 		MaxResults: sdkaws.Int32(pageSize),

@@ -65,7 +65,7 @@ func (b *Backend) Describe(ctx context.Context, specs []connstate.Spec) (map[str
 	return out, nil
 }
 
-// describeManaged lists the region's callgate-tagged endpoints in the VPC
+// describeManaged lists the region's callgate-tagged endpoints in its VPC
 // and reports, per spec, the best endpoint tagged with its name for its
 // service (see better).
 func (b *Backend) describeManaged(ctx context.Context, region string, specs []connstate.Spec, out map[string]connstate.Observation) error {
@@ -73,8 +73,8 @@ func (b *Backend) describeManaged(ctx context.Context, region string, specs []co
 		return nil
 	}
 	filters := []types.Filter{{Name: sdkaws.String("tag-key"), Values: []string{connstate.ConnectionTag}}}
-	if b.opts.VpcID != "" {
-		filters = append(filters, types.Filter{Name: sdkaws.String("vpc-id"), Values: []string{b.opts.VpcID}})
+	if n, _ := b.network(region); n.VpcID != "" {
+		filters = append(filters, types.Filter{Name: sdkaws.String("vpc-id"), Values: []string{n.VpcID}})
 	}
 	eps, err := b.list(ctx, region, &ec2.DescribeVpcEndpointsInput{
 		Filters:    filters,

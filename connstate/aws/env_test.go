@@ -12,7 +12,6 @@ import (
 	"github.com/aws/aws-sdk-go-v2/service/ec2"
 	"github.com/aws/aws-sdk-go-v2/service/ec2/types"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/testutil"
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
 
@@ -65,6 +64,7 @@ type env struct {
 	subnet  string
 	sg      string
 	metrics *Metrics
+	reg     *prometheus.Registry // metrics' registry
 	logs    *observer.ObservedLogs
 	b       *Backend
 }
@@ -118,7 +118,8 @@ func newEnv(t *testing.T) *env {
 	}
 	e.sg = sdkaws.ToString(sg.GroupId)
 
-	e.metrics = NewMetrics(prometheus.NewRegistry())
+	e.reg = prometheus.NewRegistry()
+	e.metrics = NewMetrics(e.reg)
 	e.b, e.logs = e.backend(t, e.metrics)
 	return e
 }
@@ -192,8 +193,39 @@ func (e *env) createUntagged(t *testing.T, service string, tags ...types.Tag) st
 	return sdkaws.ToString(res.VpcEndpoint.VpcEndpointId)
 }
 
+// calls is callgate_aws_api_calls_total for op and outcome, summed over
+// the regions.
 func (e *env) calls(op, outcome string) float64 {
-	return testutil.ToFloat64(e.metrics.APICalls(op, outcome))
+	return sumCalls(e.reg, map[string]string{"operation": op, "outcome": outcome})
+}
+
+// sumCalls adds the callgate_aws_api_calls_total series of reg whose
+// labels include want.
+func sumCalls(reg prometheus.Gatherer, want map[string]string) float64 {
+	mfs, err := reg.Gather()
+	if err != nil {
+		panic(err)
+	}
+	var sum float64
+	for _, mf := range mfs {
+		if mf.GetName() != "callgate_aws_api_calls_total" {
+			continue
+		}
+	series:
+		for _, m := range mf.GetMetric() {
+			labels := map[string]string{}
+			for _, l := range m.GetLabel() {
+				labels[l.GetName()] = l.GetValue()
+			}
+			for k, v := range want {
+				if labels[k] != v {
+					continue series
+				}
+			}
+			sum += m.GetCounter().GetValue()
+		}
+	}
+	return sum
 }
 
 func (e *env) setState(t *testing.T, id, state string) {

@@ -65,6 +65,9 @@ type Backend struct {
 	created   uint64               // creation counter, orders endpoints
 	faults    map[Op]*fault
 	calls     map[Op]int
+	// regionCalls counts calls per region as the AWS backend makes them
+	// (see CallsIn).
+	regionCalls map[regionOp]int
 }
 
 // New returns a simulated Backend with no endpoints.
@@ -80,6 +83,8 @@ func New(opts Options) *Backend {
 		endpoints: make(map[string]*endpoint),
 		faults:    make(map[Op]*fault),
 		calls:     make(map[Op]int),
+
+		regionCalls: make(map[regionOp]int),
 	}
 	empty := map[string]string{}
 	b.addrs.Store(&empty)
@@ -99,7 +104,18 @@ func (b *Backend) Describe(ctx context.Context, specs []connstate.Spec) (map[str
 	defer b.mu.Unlock()
 	b.advanceLocked()
 	out := make(map[string]connstate.Observation, len(specs))
+	listed := map[regionOp]bool{}
 	for _, s := range specs {
+		// One listing per region for the tagged endpoints and one for the
+		// adopted IDs, as the AWS backend pages them.
+		k := regionOp{OpDescribe, b.region(s.Region)}
+		if s.AdoptedID != "" {
+			k.op = OpDescribe + " by ID"
+		}
+		if !listed[k] {
+			listed[k] = true
+			b.regionCalls[regionOp{OpDescribe, k.region}]++
+		}
 		if e := b.findLocked(s); e != nil {
 			out[s.Name] = e.observation()
 		}
@@ -131,6 +147,7 @@ func (b *Backend) Create(ctx context.Context, spec connstate.Spec) (connstate.Ob
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.regionCalls[regionOp{OpCreate, b.region(spec.Region)}]++
 	b.advanceLocked()
 	if e := b.findLocked(spec); e != nil && liveState(e.state) {
 		return e.observation(), nil
@@ -152,6 +169,7 @@ func (b *Backend) Delete(ctx context.Context, spec connstate.Spec, endpointID st
 	}
 	b.mu.Lock()
 	defer b.mu.Unlock()
+	b.regionCalls[regionOp{OpDelete, b.region(spec.Region)}]++
 	b.advanceLocked()
 	e := b.endpoints[endpointID]
 	if e == nil || e.state == stDeleting {
@@ -175,6 +193,7 @@ func (b *Backend) SetReadySince(ctx context.Context, endpointID string, since ti
 	if e == nil {
 		return fmt.Errorf("tag %s: %w", endpointID, connstate.ErrNotFound)
 	}
+	b.regionCalls[regionOp{OpTag, e.region}]++
 	if since.IsZero() {
 		delete(e.tags, connstate.ReadySinceTag)
 	} else {

@@ -293,3 +293,33 @@ func TestInjectErrorAndCalls(t *testing.T) {
 		t.Fatalf("calls: describe %d whoami %d create %d", b.Calls(OpDescribe), b.Calls(OpWhoami), b.Calls(OpCreate))
 	}
 }
+
+// CallsIn counts what the AWS backend would send per region: one listing
+// per region a Describe covers, one more for its adopted endpoints there.
+func TestCallsInPerRegion(t *testing.T) {
+	b, _ := newTest(t, "auto")
+	adopted := b.AddExternal(svc, "us-east-1", "available")
+	specs := []connstate.Spec{
+		spec, {Name: "orders2", ServiceName: svc, Region: "us-east-1"},
+		{Name: "adopted", ServiceName: svc, Region: "us-east-1", AdoptedID: adopted},
+		{Name: "west", ServiceName: svc, Region: "us-west-2"},
+		{Name: "west2", ServiceName: svc, Region: "us-west-2"},
+	}
+	if _, err := b.Describe(context.Background(), specs); err != nil {
+		t.Fatal(err)
+	}
+	for region, want := range map[string]int{"us-east-1": 2, "us-west-2": 1, "eu-west-1": 0} {
+		if n := b.CallsIn(OpDescribe, region); n != want {
+			t.Errorf("CallsIn(Describe, %s) = %d, want %d", region, n, want)
+		}
+	}
+	if n := b.Calls(OpDescribe); n != 1 {
+		t.Errorf("Calls(Describe) = %d, want 1 (one Backend call)", n)
+	}
+	if _, err := b.Create(context.Background(), connstate.Spec{Name: "west", ServiceName: svc, Region: "us-west-2"}); err != nil {
+		t.Fatal(err)
+	}
+	if n, m := b.CallsIn(OpCreate, "us-west-2"), b.CallsIn(OpCreate, "us-east-1"); n != 1 || m != 0 {
+		t.Errorf("creates: us-west-2 %d, us-east-1 %d; want 1, 0", n, m)
+	}
+}

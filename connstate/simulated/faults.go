@@ -41,6 +41,22 @@ func (b *Backend) Calls(op Op) int {
 	return b.calls[op]
 }
 
+// CallsIn reports how many op calls the AWS backend would have made in
+// region for the calls so far: one DescribeVpcEndpoints per region a
+// Describe covers, plus one for its adopted endpoints there (the AWS
+// backend looks those up by ID), and each Create, Delete and tag write in
+// its endpoint's region.
+func (b *Backend) CallsIn(op Op, region string) int {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.regionCalls[regionOp{op, region}]
+}
+
+type regionOp struct {
+	op     Op
+	region string
+}
+
 // enter counts a call and returns its injected error, if any.
 func (b *Backend) enter(ctx context.Context, op Op) error {
 	if err := ctx.Err(); err != nil {

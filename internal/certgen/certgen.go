@@ -67,15 +67,21 @@ type Leaf struct {
 
 // Server issues a server certificate for hosts (DNS names or IPs).
 func (ca *CA) Server(hosts ...string) (*Leaf, error) {
-	return ca.issue(x509.ExtKeyUsageServerAuth, hosts)
+	return ca.issue(x509.ExtKeyUsageServerAuth, hosts, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
+}
+
+// ServerValid issues a server certificate for hosts valid from notBefore
+// to notAfter, e.g. one already expired (notAfter in the past).
+func (ca *CA) ServerValid(notBefore, notAfter time.Time, hosts ...string) (*Leaf, error) {
+	return ca.issue(x509.ExtKeyUsageServerAuth, hosts, notBefore, notAfter)
 }
 
 // Client issues a client certificate whose CommonName is name.
 func (ca *CA) Client(name string) (*Leaf, error) {
-	return ca.issue(x509.ExtKeyUsageClientAuth, []string{name})
+	return ca.issue(x509.ExtKeyUsageClientAuth, []string{name}, time.Now().Add(-time.Hour), time.Now().Add(24*time.Hour))
 }
 
-func (ca *CA) issue(usage x509.ExtKeyUsage, hosts []string) (*Leaf, error) {
+func (ca *CA) issue(usage x509.ExtKeyUsage, hosts []string, notBefore, notAfter time.Time) (*Leaf, error) {
 	key, err := ecdsa.GenerateKey(elliptic.P256(), rand.Reader)
 	if err != nil {
 		return nil, err
@@ -83,8 +89,8 @@ func (ca *CA) issue(usage x509.ExtKeyUsage, hosts []string) (*Leaf, error) {
 	tmpl := &x509.Certificate{
 		SerialNumber: serial(),
 		Subject:      pkix.Name{CommonName: hosts[0]},
-		NotBefore:    time.Now().Add(-time.Hour),
-		NotAfter:     time.Now().Add(24 * time.Hour),
+		NotBefore:    notBefore,
+		NotAfter:     notAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{usage},
 	}

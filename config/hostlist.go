@@ -10,18 +10,19 @@ import (
 	"github.com/callgate/callgate/routing"
 )
 
-// adminHosts checks admin.hosts and returns each entry normalised: a name
-// lower case without a trailing dot (IDNA-mapped), an IP address in its
-// canonical form, IPv6 in brackets, then ":port" when one was given.
-func (c *compiler) adminHosts(hosts []string) []string {
-	if len(hosts) == 0 || !c.complete("admin.hosts", len(hosts)) {
+// hostList checks a list of names callgate answers to (admin.hosts,
+// listen.names) and returns each entry normalised: a name lower case
+// without a trailing dot (IDNA-mapped), an IP address in its canonical
+// form, IPv6 in brackets, then ":port" when one was given.
+func (c *compiler) hostList(listKey string, hosts []string) []string {
+	if len(hosts) == 0 || !c.complete(listKey, len(hosts)) {
 		return nil
 	}
 	out := make([]string, 0, len(hosts))
 	seen := make(map[string]bool, len(hosts))
 	for i, e := range hosts {
-		key := fmt.Sprintf("admin.hosts[%d]", i)
-		n, err := adminHost(e)
+		key := fmt.Sprintf("%s[%d]", listKey, i)
+		n, err := hostEntry(e)
 		if err != nil {
 			c.errorf(key, ErrInvalid, "%q: %v", e, err)
 			continue
@@ -36,8 +37,8 @@ func (c *compiler) adminHosts(hosts []string) []string {
 	return out
 }
 
-// adminHost normalises one admin.hosts entry: "host" or "host:port".
-func adminHost(e string) (string, error) {
+// hostEntry normalises one entry of a host list: "host" or "host:port".
+func hostEntry(e string) (string, error) {
 	if strings.Contains(e, "/") {
 		return "", fmt.Errorf("want a host or host:port, not a URL")
 	}
