@@ -1,13 +1,16 @@
 #!/usr/bin/env bash
 # bench/run.sh — measure callgate against direct (no proxy), squid and
 # tinyproxy, side by side, in one run, on loopback only, with HAProxy as a
-# reference that is not a peer.
+# reference that is not a peer. callgate runs twice: "callgate" on its default
+# wire engine (engine: fast) and "callgate-stdlib" (engine: stdlib, net/http's
+# server and http.Transport for every request), so the engines are measured
+# side by side too.
 #
 # It installs squid, tinyproxy and haproxy from Debian packages if they are
-# missing, builds callgate, the origin, the load generator and the report,
-# starts the origin, the three proxies and haproxy, and measures each figure
-# for every target in alternation (direct callgate squid tinyproxy haproxy,
-# direct callgate …) for BENCH_ROUNDS rounds. It prints the medians with
+# asked for and missing, builds callgate, the origin, the load generator and
+# the report, starts the origin and the targets asked for, and measures each
+# figure for every target in alternation (direct callgate callgate-stdlib
+# squid tinyproxy haproxy, direct callgate …) for BENCH_ROUNDS rounds. It prints the medians with
 # ratios to direct and to the best peer, and keeps every raw result under
 # bench/results/RUN_ID/.
 #
@@ -32,9 +35,10 @@
 #   BENCH_BULK_BYTES=1073741824   bytes through one tunnel (bulk figure)
 #   BENCH_IDLE_TUNNELS=9000 idle tunnels held (idle figure)
 #   BENCH_IDLE_HOLD=3s      how long they are held before RSS/fds are read
-#   BENCH_TARGETS="direct callgate squid tinyproxy haproxy"
-#                           haproxy is the reference (absolute, tunnel, bulk only)
-#   BENCH_FIGURES="absolute tunnel setup bulk idle latency"
+#   BENCH_TARGETS="direct callgate callgate-stdlib squid tinyproxy haproxy"
+#                           haproxy is the reference (absolute, tunnel, bulk, paced only)
+#   BENCH_FIGURES="absolute tunnel setup bulk idle latency paced"
+#   BENCH_PACED_RATE=1000   paced figure: absolute-form req/s, the same for every target
 #   BENCH_PROFILE=0         1: record a perf CPU profile of callgate during round 1 of each
 #                           timed figure (needs perf; writes perf-FIGURE.txt to the results)
 #   BENCH_INSTALL=1         0: never run apt-get (fail if squid/tinyproxy are missing;
@@ -57,8 +61,9 @@ cd "$ROOT"
 : "${BENCH_BULK_BYTES:=1073741824}"
 : "${BENCH_IDLE_TUNNELS:=9000}"
 : "${BENCH_IDLE_HOLD:=3s}"
-: "${BENCH_TARGETS:=direct callgate squid tinyproxy haproxy}"
-: "${BENCH_FIGURES:=absolute tunnel setup bulk idle latency}"
+: "${BENCH_TARGETS:=direct callgate callgate-stdlib squid tinyproxy haproxy}"
+: "${BENCH_FIGURES:=absolute tunnel setup bulk idle latency paced}"
+: "${BENCH_PACED_RATE:=1000}"
 : "${BENCH_INSTALL:=1}"
 : "${BENCH_QUIET_WAIT:=3s}"
 : "${BENCH_CALLGATE_FLAGS:=--log.level warn}"
@@ -127,14 +132,19 @@ case ":$PATH:" in *:/usr/sbin:*) ;; *) PATH=$PATH:/usr/sbin ;; esac
 
 HAVE_HAPROXY=0
 install_peers() {
-	local peers_missing=0 ha_missing=0 sudo=
-	command -v squid >/dev/null && command -v tinyproxy >/dev/null || peers_missing=1
+	local peers_missing=0 ha_missing=0 sudo= want=
+	for p in squid tinyproxy; do
+		[[ " $BENCH_TARGETS " == *" $p "* ]] && want+=" $p"
+	done
+	for p in $want; do
+		command -v "$p" >/dev/null || peers_missing=1
+	done
 	if [[ " $BENCH_TARGETS " == *" haproxy "* ]]; then
 		if command -v haproxy >/dev/null; then HAVE_HAPROXY=1; else ha_missing=1; fi
 	fi
 	[ "$peers_missing$ha_missing" != 00 ] || return 0
 	if [ "$BENCH_INSTALL" != 1 ]; then
-		[ "$peers_missing" = 0 ] || die "squid or tinyproxy missing and BENCH_INSTALL=0"
+		[ "$peers_missing" = 0 ] || die "$want: missing and BENCH_INSTALL=0"
 		log "haproxy missing and BENCH_INSTALL=0; SKIPPING haproxy"
 		return 0
 	fi
@@ -146,12 +156,13 @@ install_peers() {
 		return 0
 	fi
 	if [ "$peers_missing" = 1 ]; then
-		log "installing squid and tinyproxy (apt-get)"
-		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq squid tinyproxy >>"$OUT/apt.log" 2>&1 ||
+		log "installing$want (apt-get)"
+		# shellcheck disable=SC2086 # package names are words
+		DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq $want >>"$OUT/apt.log" 2>&1 ||
 			die "apt-get install failed (see $OUT/apt.log)"
-		if ! command -v squid >/dev/null || ! command -v tinyproxy >/dev/null; then
-			die "squid/tinyproxy still missing"
-		fi
+		for p in $want; do
+			command -v "$p" >/dev/null || die "$p still missing"
+		done
 	fi
 	if [ "$ha_missing" = 1 ]; then
 		# haproxy is a reference, not a peer: without it the run goes on.
@@ -172,7 +183,7 @@ build() {
 	go build -o "$BIN/bench-origin" ./bench/origin
 	go build -o "$BIN/bench-loadgen" ./bench/loadgen
 	go build -o "$BIN/bench-report" ./bench/report
-	if [[ " $BENCH_TARGETS " == *" callgate "* ]]; then
+	if [[ " $BENCH_TARGETS " == *" callgate "* || " $BENCH_TARGETS " == *" callgate-stdlib "* ]]; then
 		log "building callgate"
 		if go build -o "$BIN/callgate" ./cmd/callgate >"$OUT/callgate-build.log" 2>&1; then
 			HAVE_CALLGATE=1
@@ -184,7 +195,8 @@ build() {
 }
 
 # --- the processes -----------------------------------------------------------
-ORIGIN_PORT='' CG_PORT='' CG_ADMIN='' SQUID_PORT='' TINY_PORT='' HA_HTTP_PORT='' HA_TCP_PORT=''
+ORIGIN_PORT='' SQUID_PORT='' TINY_PORT='' HA_HTTP_PORT='' HA_TCP_PORT=''
+declare -A CG_PORT=() CG_ADMIN=() # callgate target → proxy / admin port
 
 wait_for() { # wait_for SECONDS CMD...: poll until CMD succeeds
 	local tries=$(($1 * 10))
@@ -224,24 +236,34 @@ start_origin() {
 	log "origin on 127.0.0.1:$ORIGIN_PORT (pid ${PID[origin]})"
 }
 
-fill() { # fill TEMPLATE OUT PORT [TCP_PORT]: substitute the placeholders
+fill() { # fill TEMPLATE OUT PORT [TCP_PORT [ADMIN_PORT [ENGINE]]]: substitute the placeholders
 	local dir
 	dir=$(dirname "$2")
-	sed -e "s#@PORT@#$3#g" -e "s#@TCP_PORT@#${4:-0}#g" -e "s#@ADMIN_PORT@#${CG_ADMIN:-0}#g" \
+	sed -e "s#@PORT@#$3#g" -e "s#@TCP_PORT@#${4:-0}#g" -e "s#@ADMIN_PORT@#${5:-0}#g" -e "s#@ENGINE@#${6:-fast}#g" \
 		-e "s#@ORIGIN_PORT@#$ORIGIN_PORT#g" -e "s#@DIR@#$dir#g" "$1" >"$2"
 }
 
+# start_callgate NAME: callgate (engine: fast, the default) or
+# callgate-stdlib (engine: stdlib), each with its own ports, config and log.
 start_callgate() {
-	[ -n "$CG_PORT" ] || { free_port CG_PORT; free_port CG_ADMIN; }
-	fill bench/conf/callgate.yaml.tmpl "$WORK/callgate/callgate.yaml" "$CG_PORT"
+	local name=$1 engine=fast port admin
+	[ "$name" = callgate-stdlib ] && engine=stdlib
+	if [ -z "${CG_PORT[$name]:-}" ]; then
+		free_port port
+		free_port admin
+		CG_PORT[$name]=$port CG_ADMIN[$name]=$admin
+	fi
+	port=${CG_PORT[$name]} admin=${CG_ADMIN[$name]}
+	mkdir -p "$WORK/$name"
+	fill bench/conf/callgate.yaml.tmpl "$WORK/$name/callgate.yaml" "$port" 0 "$admin" "$engine"
 	# shellcheck disable=SC2086 # flags are words
-	"$BIN/callgate" serve --config "$WORK/callgate/callgate.yaml" $BENCH_CALLGATE_FLAGS >>"$WORK/callgate.log" 2>&1 &
-	PID[callgate]=$!
-	if ! wait_started callgate 30 http_ok "http://127.0.0.1:$CG_ADMIN/readyz" ||
-		! wait_started callgate 30 proxied_ok "$CG_PORT" "http://origin.bench.internal:$ORIGIN_PORT/"; then
-		log "callgate did not become ready (see $OUT/callgate.log); SKIPPING callgate"
-		tail -5 "$WORK/callgate.log" >&2 || true
-		stop callgate
+	"$BIN/callgate" serve --config "$WORK/$name/callgate.yaml" $BENCH_CALLGATE_FLAGS >>"$WORK/$name.log" 2>&1 &
+	PID[$name]=$!
+	if ! wait_started "$name" 30 http_ok "http://127.0.0.1:$admin/readyz" ||
+		! wait_started "$name" 30 proxied_ok "$port" "http://origin.bench.internal:$ORIGIN_PORT/"; then
+		log "$name did not become ready (see $OUT/$name.log); SKIPPING $name"
+		tail -5 "$WORK/$name.log" >&2 || true
+		stop "$name"
 		return 1
 	fi
 }
@@ -292,7 +314,7 @@ start_haproxy() {
 start_target() {
 	case $1 in
 	direct) return 0 ;;
-	callgate) start_callgate || return 1 ;;
+	callgate | callgate-stdlib) start_callgate "$1" || return 1 ;;
 	squid) start_squid || return 1 ;;
 	tinyproxy) start_tinyproxy || return 1 ;;
 	haproxy)
@@ -306,7 +328,7 @@ start_target() {
 
 proxy_port() {
 	case $1 in
-	callgate) echo "$CG_PORT" ;;
+	callgate | callgate-stdlib) echo "${CG_PORT[$1]}" ;;
 	squid) echo "$SQUID_PORT" ;;
 	tinyproxy) echo "$TINY_PORT" ;;
 	esac
@@ -333,13 +355,13 @@ lg() {
 	elif [ "$target" = haproxy ]; then
 		args+=(-pid "${PID[haproxy]}")
 		case $figure in
-		absolute) args+=(-target "127.0.0.1:$HA_HTTP_PORT") ;;
+		absolute | paced) args+=(-target "127.0.0.1:$HA_HTTP_PORT") ;;
 		tunnel | bulk) args+=(-target "127.0.0.1:$HA_TCP_PORT") ;;
 		*) die "haproxy is not measured for $figure" ;;
 		esac
 	else
 		args+=(-proxy "127.0.0.1:$(proxy_port "$target")" -pid "${PID[$target]}")
-		if [ "$target" = callgate ]; then
+		if [[ $target == callgate* ]]; then
 			args+=(-target "origin.bench.internal:$ORIGIN_PORT")
 		else
 			args+=(-target "127.0.0.1:$ORIGIN_PORT")
@@ -400,16 +422,21 @@ summary() { # the fields worth a glance, from one JSON line
 TIMED=(-duration "$BENCH_DURATION" -warmup "$BENCH_WARMUP")
 
 # measured FIGURE TARGET: whether TARGET takes part in FIGURE. haproxy, the
-# reference, only in absolute, tunnel and bulk (it has no CONNECT to set up
-# and no tunnels to hold; its latency is not a figure we compare).
+# reference, only in absolute, tunnel, bulk and paced (it has no CONNECT to
+# set up and no tunnels to hold; its latency at half of its own maximum is
+# not a figure we compare).
 measured() {
 	[ "$2" != haproxy ] && return 0
-	case $1 in absolute | tunnel | bulk) return 0 ;; *) return 1 ;; esac
+	case $1 in absolute | tunnel | bulk | paced) return 0 ;; *) return 1 ;; esac
 }
 
 figure_absolute() { lg absolute "$1" "$2" -mode absolute -conns "$BENCH_CONNS" "${TIMED[@]}"; }
 figure_tunnel() { lg tunnel "$1" "$2" -mode tunnel-requests -conns "$BENCH_TUNNELS" "${TIMED[@]}"; }
 figure_setup() { lg setup "$1" "$2" -mode tunnel-setup -conns "$BENCH_SETUP_CONNS" "${TIMED[@]}"; }
+# The paced figure: every target, direct included, at the same absolute-form
+# rate (BENCH_PACED_RATE, 1,000 req/s), the load a deployment mostly sees:
+# CPU per request and p50/p99, against direct's in the same rounds.
+figure_paced() { lg paced "$1" "$2" -mode absolute -conns "$BENCH_CONNS" -rate "$BENCH_PACED_RATE" "${TIMED[@]}"; }
 figure_bulk() { lg bulk "$1" "$2" -mode bulk -bytes "$BENCH_BULK_BYTES" -duration 60s; }
 figure_idle() {
 	# A fresh process per measurement: a proxy that already held 9,000
@@ -451,20 +478,20 @@ build
 	echo "nproc: $(nproc)"
 	echo "kernel: $(uname -srm)"
 	echo "go: $(go version)"
-	echo "squid: $(squid -v | head -1)"
-	echo "tinyproxy: $(tinyproxy -v 2>&1 | head -1)"
+	if command -v squid >/dev/null; then echo "squid: $(squid -v | head -1)"; fi
+	if command -v tinyproxy >/dev/null; then echo "tinyproxy: $(tinyproxy -v 2>&1 | head -1)"; fi
 	if command -v haproxy >/dev/null; then
 		echo "haproxy: $(haproxy -v 2>&1 | head -1)"
 	else
 		echo "haproxy: not installed"
 	fi
 	echo "ulimit -n: $(ulimit -n)"
-	echo "settings: rounds=$BENCH_ROUNDS duration=$BENCH_DURATION warmup=$BENCH_WARMUP conns=$BENCH_CONNS tunnels=$BENCH_TUNNELS setup_conns=$BENCH_SETUP_CONNS bulk_bytes=$BENCH_BULK_BYTES idle_tunnels=$BENCH_IDLE_TUNNELS idle_hold=$BENCH_IDLE_HOLD"
+	echo "settings: rounds=$BENCH_ROUNDS duration=$BENCH_DURATION warmup=$BENCH_WARMUP conns=$BENCH_CONNS tunnels=$BENCH_TUNNELS setup_conns=$BENCH_SETUP_CONNS bulk_bytes=$BENCH_BULK_BYTES idle_tunnels=$BENCH_IDLE_TUNNELS idle_hold=$BENCH_IDLE_HOLD paced_rate=$BENCH_PACED_RATE"
 	echo
 	lscpu | head -20
 } >"$OUT/machine.txt"
 
-mkdir -p "$WORK/callgate" "$WORK/squid" "$WORK/tinyproxy" "$WORK/haproxy"
+mkdir -p "$WORK/squid" "$WORK/tinyproxy" "$WORK/haproxy"
 echo "127.0.0.1 origin.bench.internal" >"$WORK/squid/hosts"
 start_origin
 
@@ -472,9 +499,9 @@ ACTIVE=
 for t in $BENCH_TARGETS; do
 	case $t in
 	direct) ACTIVE+=" direct" ;;
-	callgate)
+	callgate | callgate-stdlib)
 		[ "$HAVE_CALLGATE" = 1 ] || continue
-		start_target callgate && ACTIVE+=" callgate"
+		start_target "$t" && ACTIVE+=" $t"
 		;;
 	squid | tinyproxy)
 		start_target "$t" && ACTIVE+=" $t"

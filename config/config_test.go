@@ -471,6 +471,14 @@ func TestNotOneMappingDocument(t *testing.T) {
 			t.Errorf("%q: err = %v, want a syntax or type error", doc, err)
 		}
 	}
+	// A document that is not a mapping is reported at its line, a null one
+	// (which the decoder hands no unmarshaler) included.
+	for doc, line := range map[string]int{"~\n": 1, "# c\n\nnull\n": 3, "# c\njust a string\n": 2, "\n- a\n": 2} {
+		_, err := Parse("d.yaml", []byte(doc))
+		if got := splitErrors(t, err); len(got) != 1 || got[0].Line != line || !errors.Is(err, ErrType) {
+			t.Errorf("%q: err = %v, want a type error on line %d", doc, err, line)
+		}
+	}
 }
 
 // TestHostileInputStaysBounded: a file with thousands of problems, or an

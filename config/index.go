@@ -6,7 +6,7 @@ import (
 	"strings"
 	"sync"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // entry is one key (or list item) of the file, located in the YAML tree.
@@ -37,13 +37,8 @@ type index struct {
 	byLine map[int][]*entry
 }
 
-func newIndex(root *yaml.Node) *index {
-	ix := &index{}
-	if root != nil && root.Kind == yaml.DocumentNode && len(root.Content) > 0 {
-		ix.root = root.Content[0]
-	}
-	return ix
-}
+// newIndex indexes the document's top-level mapping (nil: an empty index).
+func newIndex(top *yaml.Node) *index { return &index{root: top} }
 
 // build walks the tree once, on the first question that needs every key.
 func (ix *index) build() {

@@ -9,10 +9,9 @@ import (
 	"io"
 	"os"
 	"path/filepath"
-	"reflect"
 	"sort"
 
-	"gopkg.in/yaml.v3"
+	"go.yaml.in/yaml/v3"
 )
 
 // Load reads and compiles the config file at path. On any problem it
@@ -122,70 +121,91 @@ func (c *compiler) isTainted(key string) bool {
 
 // decode parses data into the raw structs, strictly. ok is false when
 // nothing sensible was decoded (bad syntax, not a mapping), so there is
-// nothing to validate; type errors leave ok true and are recorded, so one
-// run reports them together with the validation problems.
+// nothing to validate; type errors and unknown keys leave ok true and are
+// recorded, so one run reports them together with the validation problems.
 func (c *compiler) decode(data []byte) (raw rawConfig, ok bool) {
 	c.ix = newIndex(nil)
 	defer func() {
-		// yaml.v3 turns its own failures into errors; anything else is a
-		// bug in it that hostile input must not turn into a crash.
+		// The YAML library turns its own failures into errors; anything
+		// else is a bug in it that hostile input must not turn into a crash.
 		if r := recover(); r != nil {
 			c.add(&Error{Msg: fmt.Sprintf("YAML decoder failed: %v", r), Err: ErrSyntax})
 			ok = false
 		}
 	}()
-	// The fast path parses the plain YAML most files are written in; it
-	// refuses anything else, which yaml.v3 then parses (and reports).
-	root := fastParse(data)
-	fast := root != nil
-	if !fast {
-		root = new(yaml.Node)
-		dec := yaml.NewDecoder(bytes.NewReader(data))
-		if err := dec.Decode(root); err != nil {
-			if errors.Is(err, io.EOF) {
-				c.add(&Error{Msg: "the file holds no YAML document (an empty config is refused so a truncated file cannot drop every connection)", Err: ErrSyntax})
-				return raw, false
-			}
-			c.add(syntaxError(data, err))
-			return raw, false
-		}
-		var extra yaml.Node
-		if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
-			if err != nil {
-				c.add(syntaxError(data, err))
-			} else {
-				c.add(&Error{Line: extra.Line, Msg: "a second YAML document: callgate reads exactly one", Err: ErrSyntax})
-			}
-			return raw, false
-		}
+	dec := yaml.NewDecoder(bytes.NewReader(data))
+	dec.KnownFields(true) // unknown keys are type errors, each with its line
+	var doc document
+	err := dec.Decode(&doc)
+	if errors.Is(err, io.EOF) {
+		c.add(&Error{Msg: "the file holds no YAML document (an empty config is refused so a truncated file cannot drop every connection)", Err: ErrSyntax})
+		return raw, false
 	}
-	if root.Kind != yaml.DocumentNode || len(root.Content) != 1 || root.Content[0].Kind != yaml.MappingNode {
-		line := root.Line
-		if len(root.Content) > 0 {
-			line = root.Content[0].Line
+	var te *yaml.TypeError
+	if err != nil && !errors.As(err, &te) {
+		c.add(syntaxError(data, err))
+		return raw, false
+	}
+	var extra yaml.Node
+	if err := dec.Decode(&extra); !errors.Is(err, io.EOF) {
+		if err != nil {
+			c.add(syntaxError(data, err))
+		} else {
+			c.add(&Error{Line: extra.Line, Msg: "a second YAML document: callgate reads exactly one", Err: ErrSyntax})
+		}
+		return raw, false
+	}
+	root := doc.tree.node
+	if root == nil || root.Kind != yaml.MappingNode {
+		line := 0
+		if root != nil {
+			line = root.Line
+		} else {
+			// A null document never reaches UnmarshalYAML; parse the
+			// (tiny) file again for its line.
+			var n yaml.Node
+			if yaml.Unmarshal(data, &n) == nil && len(n.Content) > 0 {
+				line = n.Content[0].Line
+			}
 		}
 		c.add(&Error{Line: line, Msg: "the top level must be a mapping of keys (listen:, aws:, named_credentials:, ...)", Err: ErrType})
 		return raw, false
 	}
 	c.ix = newIndex(root)
-	// Decoding the tree already parsed, instead of the bytes again with
-	// KnownFields, halves the cost of a large file; the unknown keys that
-	// KnownFields would report come from the same walk over the tree.
-	raw, err := decodeRaw(root, fast)
-	if err != nil {
-		var te *yaml.TypeError
-		if !errors.As(err, &te) {
-			c.add(syntaxError(data, err))
-			return raw, false
-		}
+	if te != nil {
 		for _, m := range te.Errors {
 			c.translate(m)
 		}
 	}
-	for _, m := range unknownFields(root.Content[0], reflect.TypeOf(rawConfig{})) {
-		c.translate(m)
+	return doc.raw, true
+}
+
+// document is what the decoder fills: the tree of the top-level mapping,
+// which the index needs for the line of every key, and the raw structs.
+// UnmarshalYAML takes the callback form because the decoder hands that
+// callback its own settings (KnownFields included) and the tree it has
+// already parsed, so the file is parsed once and decoded strictly once.
+type document struct {
+	tree tree
+	raw  rawConfig
+}
+
+func (d *document) UnmarshalYAML(unmarshal func(any) error) error {
+	if err := unmarshal(&d.tree); err != nil {
+		return err
 	}
-	return raw, true
+	if d.tree.node.Kind != yaml.MappingNode {
+		return nil
+	}
+	return unmarshal(&d.raw)
+}
+
+// tree keeps the node it is decoded from.
+type tree struct{ node *yaml.Node }
+
+func (t *tree) UnmarshalYAML(n *yaml.Node) error {
+	t.node = n
+	return nil
 }
 
 // complete reports whether the decoded list at path has as many items as

@@ -10,8 +10,8 @@ import (
 // client leaving — without a context of its own: it closes the endpoint
 // connection in use, which fails whatever read or write is pending, and
 // keeps any later step from starting. A per-exchange context and a
-// callback on it cost ~2 µs of CPU and 5 allocations per request
-// (BENCHMARKS.md, History).
+// callback on it cost CPU and allocations on every request, for a cut
+// that rarely happens (BENCHMARKS.md, History).
 type fastCut struct {
 	mu  sync.Mutex
 	cut bool

@@ -1,8 +1,11 @@
 // Command report turns the JSON lines that bench/run.sh collected from
 // loadgen into the benchmark table: medians per figure and target, ratios
 // to direct and to the best peer, and whether callgate met its target. When
-// the run measured haproxy (a reference, not a peer: a reverse proxy and a
-// plain TCP relay, no forward proxy), a third table sets callgate beside it.
+// the run measured callgate's stdlib engine ("callgate-stdlib"), a table sets
+// the two wire engines side by side; when it measured the paced figure, a
+// table gives every target's CPU per request and added latency at that rate;
+// when it measured haproxy (a reference, not a peer: a reverse proxy and a
+// plain TCP relay, no forward proxy), a table sets callgate beside it.
 //
 //	report table   RESULTS.jsonl   markdown tables on stdout
 //	report median  RESULTS.jsonl FIGURE TARGET FIELD   one number (for the runner)
@@ -134,13 +137,17 @@ func sum(samples []sample, figure, target, field string) float64 {
 }
 
 var (
-	// targets are the main table's columns.
+	// targets are the main table's columns; "callgate" is callgate on its
+	// default wire engine.
 	targets = []string{"direct", "callgate", "squid", "tinyproxy"}
 	peers   = []string{"squid", "tinyproxy"}
+	// stdlib is callgate on its other wire engine (engine: stdlib), in the
+	// engines table and the detail and paced tables.
+	stdlib = "callgate-stdlib"
 	// reference is measured for the reference table only: never a peer,
 	// never a column of the main table.
 	reference     = "haproxy"
-	detailTargets = append(slices.Clone(targets), reference)
+	detailTargets = []string{"direct", "callgate", stdlib, "squid", "tinyproxy", reference}
 )
 
 // row is one line of the main table. higher says which way is better.
@@ -190,7 +197,142 @@ func writeTables(w io.Writer, samples []sample) {
 	fmt.Fprintln(w)
 	writeNoise(w, samples)
 	writeDetails(w, samples)
+	writeEngines(w, samples)
+	writePaced(w, samples)
 	writeReference(w, samples)
+}
+
+// writeEngines sets callgate's two wire engines side by side, when the run
+// measured the stdlib one: throughput and the proxy's CPU per operation of
+// each figure, and the latency added at half of each one's own maximum.
+func writeEngines(w io.Writer, samples []sample) {
+	if len(values(samples, "absolute", stdlib, "mode")) == 0 && len(values(samples, "paced", stdlib, "mode")) == 0 {
+		return
+	}
+	which := []string{"direct", "callgate", stdlib}
+	type engineRow struct {
+		label, figure, field string
+		scale                float64
+	}
+	rows := []engineRow{
+		{"absolute-form keep-alive (req/s)", "absolute", "rps", 1},
+		{"CPU per absolute-form request (µs)", "absolute", "proxy_cpu_us_per_op", 1},
+		{"requests inside CONNECT tunnels (req/s)", "tunnel", "rps", 1},
+		{"CPU per request inside a tunnel (µs)", "tunnel", "proxy_cpu_us_per_op", 1},
+		{"tunnel setups (/s)", "setup", "rps", 1},
+		{"CPU per tunnel setup (µs)", "setup", "proxy_cpu_us_per_op", 1},
+		{"bulk through one tunnel (MB/s)", "bulk", "mb_per_s", 1},
+		{"memory per idle tunnel (KiB)", "idle", "rss_bytes_per_tunnel", 1.0 / 1024},
+		{"CPU per request, paced (µs)", "paced", "proxy_cpu_us_per_op", 1},
+	}
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "Wire engines: callgate on engine fast (the default) and on engine stdlib (net/http's server and http.Transport for every request)")
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| figure | direct | callgate (fast) | callgate-stdlib | stdlib/fast |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|")
+	line := func(label string, v map[string]float64) {
+		cells := []string{label}
+		for _, t := range which {
+			cells = append(cells, fmtVal(v, t))
+		}
+		ratio := "—" // also for an added latency at or below zero: no ratio means anything there
+		if f, ok1 := v["callgate"]; ok1 && f > 0 {
+			if s, ok2 := v[stdlib]; ok2 && s > 0 {
+				ratio = fmt.Sprintf("%.2f×", s/f)
+			}
+		}
+		fmt.Fprintln(w, "| "+strings.Join(append(cells, ratio), " | ")+" |")
+	}
+	for _, r := range rows {
+		v := medians(samples, r.figure, r.field, r.scale, which)
+		if r.field == "proxy_cpu_us_per_op" {
+			delete(v, "direct") // no proxy
+		}
+		if _, ok := v["callgate"]; !ok {
+			if _, ok := v[stdlib]; !ok {
+				continue
+			}
+		}
+		line(r.label, v)
+	}
+	added := map[string]float64{}
+	for _, p := range []string{"callgate", stdlib} {
+		fig := "latency-" + p
+		pv, ok1 := median(values(samples, fig, p, "p99_us"))
+		dv, ok2 := median(values(samples, fig, "direct", "p99_us"))
+		if ok1 && ok2 {
+			added[p] = (pv - dv) / 1000
+		}
+	}
+	if len(added) > 0 {
+		line("p99 latency added at half of own max load (ms)", added)
+	}
+	for _, q := range []string{"p50", "p99"} {
+		if v := addedPaced(samples, q+"_us", []string{"callgate", stdlib}); len(v) > 0 {
+			line(q+" latency added, paced (ms)", v)
+		}
+	}
+}
+
+// addedPaced is, per target, the median of field (a latency in µs) in the
+// paced figure minus direct's, in ms.
+func addedPaced(samples []sample, field string, which []string) map[string]float64 {
+	out := map[string]float64{}
+	dv, ok := median(values(samples, "paced", "direct", field))
+	if !ok {
+		return out
+	}
+	for _, t := range which {
+		if v, ok := median(values(samples, "paced", t, field)); ok {
+			out[t] = (v - dv) / 1000
+		}
+	}
+	return out
+}
+
+// writePaced prints the paced figure: every target, direct included, at the
+// same absolute-form rate. Its CPU per request is what a deployment that is
+// far from saturated pays; the added latency is against direct at that rate.
+func writePaced(w io.Writer, samples []sample) {
+	var which []string
+	for _, t := range detailTargets {
+		if len(values(samples, "paced", t, "mode")) > 0 {
+			which = append(which, t)
+		}
+	}
+	if len(which) == 0 {
+		return
+	}
+	rate, _ := median(values(samples, "paced", which[0], "rate_target"))
+	p50 := addedPaced(samples, "p50_us", which)
+	p99 := addedPaced(samples, "p99_us", which)
+	fmt.Fprintln(w)
+	fmt.Fprintf(w, "Paced at %.0f req/s (absolute form): CPU per request and the latency each target adds to direct's at the same rate\n", rate)
+	fmt.Fprintln(w)
+	fmt.Fprintln(w, "| target | achieved req/s | proxy CPU µs/request | p50 µs | p99 µs | p50 added (ms) | p99 added (ms) |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	for _, t := range which {
+		med := func(field, format string) string {
+			v, ok := median(values(samples, "paced", t, field))
+			if !ok || v == 0 {
+				return "—"
+			}
+			return fmt.Sprintf(format, v)
+		}
+		added := func(v map[string]float64) string {
+			if t == "direct" {
+				return "—"
+			}
+			x, ok := v[t]
+			if !ok {
+				return "—"
+			}
+			return fmt.Sprintf("%.2f", x)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", t,
+			med("rps", "%.0f"), med("proxy_cpu_us_per_op", "%.1f"), med("p50_us", "%.0f"), med("p99_us", "%.0f"),
+			added(p50), added(p99))
+	}
 }
 
 // writeReference prints callgate beside haproxy, when the run measured it.

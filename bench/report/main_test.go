@@ -111,3 +111,58 @@ func TestNoReferenceTable(t *testing.T) {
 		t.Errorf("reference table printed without haproxy results\n%s", out.String())
 	}
 }
+
+// TestEnginesTable: callgate-stdlib lines make a table of the two wire
+// engines, with stdlib over fast; the main table's columns stay the same.
+func TestEnginesTable(t *testing.T) {
+	var out bytes.Buffer
+	if rc := run([]string{"table", "testdata/engines.jsonl"}, &out); rc != 0 {
+		t.Fatalf("rc %d", rc)
+	}
+	s := out.String()
+	top, engines, found := strings.Cut(s, "Wire engines: callgate on engine fast (the default)")
+	if !found {
+		t.Fatalf("no engines table\n%s", s)
+	}
+	wantLines(t, "main table", top,
+		"| figure | direct | callgate | squid | tinyproxy | callgate/direct |",
+		"| absolute-form keep-alive (req/s) | 1000 | 400 | 200 | — | 40% | 20% | — | 2.00× |",
+		"| absolute | callgate-stdlib | 1 | 300/s |",
+	)
+	wantLines(t, "engines table", engines,
+		"| figure | direct | callgate (fast) | callgate-stdlib | stdlib/fast |",
+		"| absolute-form keep-alive (req/s) | 1000 | 400 | 300 | 0.75× |",
+		"| CPU per absolute-form request (µs) | — | 50.0 | 75.0 | 1.50× |",
+		"| CPU per request, paced (µs) | — | 180 | 220 | 1.22× |",
+		// direct's paced medians: p50 150 µs, p99 1500 µs.
+		"| p50 latency added, paced (ms) | — | 0.25 | 0.35 | 1.40× |",
+		"| p99 latency added, paced (ms) | — | 1.50 | 3.00 | 2.00× |",
+	)
+	if strings.Contains(engines, "tunnel setups") {
+		t.Errorf("engines table shows a figure the run did not measure\n%s", engines)
+	}
+}
+
+// TestPacedTable: every target measured at the paced rate, direct and
+// haproxy included, with the latency added to direct's.
+func TestPacedTable(t *testing.T) {
+	var out bytes.Buffer
+	if rc := run([]string{"table", "testdata/engines.jsonl"}, &out); rc != 0 {
+		t.Fatalf("rc %d", rc)
+	}
+	wantLines(t, "paced table", out.String(),
+		"Paced at 1000 req/s (absolute form)",
+		"| target | achieved req/s | proxy CPU µs/request | p50 µs | p99 µs | p50 added (ms) | p99 added (ms) |",
+		"| direct | 1000 | — | 150 | 1500 | — | — |",
+		"| callgate | 999 | 180.0 | 400 | 3000 | 0.25 | 1.50 |",
+		"| callgate-stdlib | 1000 | 220.0 | 500 | 4500 | 0.35 | 3.00 |",
+		"| haproxy | 1000 | 40.0 | 250 | 1500 | 0.10 | 0.00 |",
+	)
+	out.Reset()
+	if rc := run([]string{"table", "testdata/results.jsonl"}, &out); rc != 0 {
+		t.Fatalf("rc %d", rc)
+	}
+	if strings.Contains(out.String(), "Paced at") || strings.Contains(out.String(), "Wire engines") {
+		t.Errorf("paced or engines table printed without their results\n%s", out.String())
+	}
+}

@@ -9,11 +9,12 @@ import (
 )
 
 // gcHeapFloor is the heap size the next collection is aimed at while
-// little is live. A proxy's live heap is a few MiB while it allocates a few
-// KiB per request, so with Go's default (collect when the heap doubles) it
-// collected ~14 times a second at 13k req/s; aiming at 32 MiB took 5–15%
-// off its CPU per request (A/B). From 16 MiB in use up, GOGC stays at 100:
-// a large live heap (many open tunnels) keeps Go's default headroom.
+// little is live. A proxy's live heap is small next to what it allocates
+// per second under load, so with Go's default (collect when the heap
+// doubles) it collects many times a second; aiming higher collects less
+// often for the same work (measured in BENCHMARKS.md, History). From 16 MiB
+// in use up, GOGC stays at 100: a large live heap (many open tunnels) keeps
+// Go's default headroom.
 const gcHeapFloor = 32 << 20
 
 // gcTuning starts the process's one tuner (gctuner keeps a global one and

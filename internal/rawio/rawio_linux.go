@@ -6,7 +6,7 @@
 // blocking (the socket is non-blocking) but runs the receiver's TCP input in
 // the same call, tens of microseconds; the runtime's monitor then sees the
 // P "in a syscall", takes it away and wakes another thread for the waiting
-// goroutines, and the monitor itself stays on its 20 µs tick. Under a proxy's
+// goroutines, and the monitor itself stays on its shortest tick. Under a proxy's
 // load that costs more CPU than the proxying (BENCHMARKS.md). A call that
 // cannot block may use RawSyscall, which keeps the P: waiting for the socket
 // still goes through the runtime's poller (syscall.RawConn), so deadlines,

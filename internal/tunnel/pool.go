@@ -4,10 +4,10 @@ import "sync"
 
 // Copy buffers. A burst starts with a small buffer, enough for requests and
 // replies; a read that fills it means a bulk transfer, which moves on to a
-// big buffer for the rest of the burst: on loopback a 128 KiB buffer costs
-// about a third less CPU per byte than 32 KiB, as little as splice(2)
-// (BenchmarkPipeBulk). Either goes back to its pool as soon as the source
-// has nothing more to read.
+// big buffer for the rest of the burst: fewer, larger reads and writes cost
+// less CPU per byte, close to splice(2) (BenchmarkPipeBulk; BENCHMARKS.md,
+// History). Either goes back to its pool as soon as the source has nothing
+// more to read.
 const (
 	smallBufSize = 32 << 10
 	bigBufSize   = 128 << 10
