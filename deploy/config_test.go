@@ -13,8 +13,8 @@ import (
 	"go.yaml.in/yaml/v3"
 )
 
-// A key schema for callgate.yaml: the keys of SPEC §3 plus the timeouts,
-// limits, admin and shutdown blocks callgate adds. Hard-coded here on
+// A key schema for callgate.yaml: the keys of docs/config.md, with the
+// timeouts, limits, admin and shutdown blocks. Hard-coded here on
 // purpose: the ConfigMap is checked against the contract, not against
 // whatever the config package happens to accept today.
 type (
@@ -156,7 +156,7 @@ type embeddedConfig struct {
 
 // drain is the longest a graceful shutdown takes before tunnels are cut:
 // shutdown.ready_delay (the /readyz 503 lead) plus shutdown.drain (30s
-// when absent, SPEC default).
+// when absent, the documented default).
 func (c *embeddedConfig) drain(t *testing.T) time.Duration {
 	t.Helper()
 	total := 30 * time.Second
@@ -188,7 +188,7 @@ func loadEmbeddedConfig(t *testing.T, m *manifests) *embeddedConfig {
 		t.Fatalf("ConfigMap callgate.yaml: %v", err)
 	}
 	if bad := checkKeys("", &node, configSchema); len(bad) > 0 {
-		t.Fatalf("ConfigMap callgate.yaml uses keys outside SPEC §3 (+timeouts/limits/admin/shutdown):\n%s", strings.Join(bad, "\n"))
+		t.Fatalf("ConfigMap callgate.yaml uses keys outside the schema (docs/config.md):\n%s", strings.Join(bad, "\n"))
 	}
 	c := &embeddedConfig{raw: raw}
 	if err := node.Decode(c); err != nil {

@@ -144,7 +144,7 @@ func TestDashboard(t *testing.T) {
 	}
 }
 
-// TestDashboardCoversSpecMetrics checks every SPEC §6 metric is on the
+// TestDashboardCoversSpecMetrics checks every core metric is on the
 // dashboard (histograms through their _bucket series).
 func TestDashboardCoversSpecMetrics(t *testing.T) {
 	all := strings.Join(dashboardExprs(t, loadDashboard(t)), "\n")

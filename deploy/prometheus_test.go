@@ -191,41 +191,52 @@ func runPromtool(t *testing.T, dir string, args ...string) {
 	}
 }
 
+// TestPromtoolCheckRules runs the check alerts.yaml's header and
+// docs/operations.md give, from the repository root.
 func TestPromtoolCheckRules(t *testing.T) {
-	abs, err := filepath.Abs(alertsFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	runPromtool(t, ".", "check", "rules", abs)
+	runPromtool(t, repoRoot, "check", "rules", "deploy/prometheus/alerts.yaml")
 }
 
-// TestPromtoolAlertUnitTests runs prometheus/testdata/alerts_test.yaml
-// against alerts.yaml with its annotations stripped: the tests pin when
-// each alert fires and with which labels, not its prose.
-func TestPromtoolAlertUnitTests(t *testing.T) {
-	promtool(t)
-	rf := loadAlerts(t)
-	for gi := range rf.Groups {
-		for ri := range rf.Groups[gi].Rules {
-			rf.Groups[gi].Rules[ri].Annotations = nil
+// alertTestsFile is run as people type it, from the repository root.
+const alertTestsFile = "deploy/prometheus/testdata/alerts_test.yaml"
+
+// TestAlertTestsFindTheirRules: promtool reads rule_files relative to the
+// test file, so every entry must name a file from there, and together they
+// must include the real alerts.yaml (not a copy that could drift).
+func TestAlertTestsFindTheirRules(t *testing.T) {
+	var tf struct {
+		RuleFiles []string `yaml:"rule_files"`
+	}
+	path := filepath.Join(repoRoot, alertTestsFile)
+	if err := yaml.Unmarshal([]byte(readText(t, path)), &tf); err != nil {
+		t.Fatal(err)
+	}
+	real, err := filepath.Abs(alertsFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	found := false
+	for _, rf := range tf.RuleFiles {
+		p, err := filepath.Abs(filepath.Join(filepath.Dir(path), rf))
+		if err != nil {
+			t.Fatal(err)
 		}
+		if _, err := os.Stat(p); err != nil {
+			t.Errorf("rule_files entry %s: %v (promtool resolves it from %s)", rf, err, filepath.Dir(alertTestsFile))
+		}
+		found = found || p == real
 	}
-	dir := t.TempDir()
-	b, err := yaml.Marshal(rf)
-	if err != nil {
-		t.Fatal(err)
+	if !found {
+		t.Errorf("rule_files %v does not include %s", tf.RuleFiles, alertsFile)
 	}
-	if err := os.WriteFile(filepath.Join(dir, "alerts.yaml"), b, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	tests, err := os.ReadFile("prometheus/testdata/alerts_test.yaml")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := os.WriteFile(filepath.Join(dir, "alerts_test.yaml"), tests, 0o600); err != nil {
-		t.Fatal(err)
-	}
-	runPromtool(t, dir, "test", "rules", "alerts_test.yaml")
+}
+
+// TestPromtoolAlertUnitTests runs the alert unit tests exactly as
+// docs/operations.md tells people to: `promtool test rules
+// deploy/prometheus/testdata/alerts_test.yaml` from the repository root,
+// against deploy/prometheus/alerts.yaml as it is.
+func TestPromtoolAlertUnitTests(t *testing.T) {
+	runPromtool(t, repoRoot, "test", "rules", alertTestsFile)
 }
 
 // grafanaVar matches the dashboard's template variables in a query.

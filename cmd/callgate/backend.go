@@ -46,7 +46,7 @@ func newBackend(ctx context.Context, cfg *config.Config, log *zap.Logger, reg pr
 			Services: s.Services,
 			Region:   cfg.AWS.Region,
 		})
-		return b, b, nil
+		return newCountedBackend(b, awsbackend.NewMetrics(reg), cfg.AWS.Region), b, nil
 	}
 	return nil, nil, fmt.Errorf("aws.mode %q: want simulated or aws", cfg.AWS.Mode)
 }

@@ -9,7 +9,6 @@ import (
 	"net/url"
 	"os"
 	"strings"
-	"text/tabwriter"
 	"time"
 
 	"github.com/callgate/callgate/connstate"
@@ -27,8 +26,8 @@ func adminFlags(fs *flag.FlagSet) (admin, tokenFile *string) {
 	if def == "" {
 		def = "http://127.0.0.1:9090"
 	}
-	admin = fs.String("admin", def, "admin API base URL")
-	tokenFile = fs.String("token-file", os.Getenv("CALLGATE_ADMIN_TOKEN_FILE"), "file holding the admin bearer token")
+	admin = fs.String("admin", def, "admin API base `URL`")
+	tokenFile = fs.String("token-file", os.Getenv("CALLGATE_ADMIN_TOKEN_FILE"), "`FILE` holding the admin bearer token (admin.token_file)")
 	return admin, tokenFile
 }
 
@@ -78,92 +77,31 @@ func (c *adminClient) do(method, path string, out any) error {
 	return nil
 }
 
-func runStatus(args []string, stdout, stderr io.Writer) int {
-	fs := flag.NewFlagSet("status", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	admin, tokenFile := adminFlags(fs)
-	asJSON := fs.Bool("json", false, "print the raw JSON")
-	if err := fs.Parse(args); err != nil {
-		return 2
-	}
-	c, err := newAdminClient(*admin, *tokenFile)
-	if err != nil {
-		fmt.Fprintln(stderr, "callgate status:", err)
-		return 1
-	}
-	var views []connstate.View
-	if err := c.do(http.MethodGet, "/v1/connections", &views); err != nil {
-		fmt.Fprintln(stderr, "callgate status:", err)
-		return 1
-	}
-	if *asJSON {
-		enc := json.NewEncoder(stdout)
-		enc.SetIndent("", "  ")
-		_ = enc.Encode(views)
-		return 0
-	}
-	printConnections(stdout, views, time.Now())
-	return 0
-}
+// connectionArg is the NAME the connection actions take.
+var connectionArg = argument{"NAME", "the name of an outbound connection, as callgate status lists them"}
 
-// printConnections renders the table like the Outbound Connections list.
-func printConnections(w io.Writer, views []connstate.View, now time.Time) {
-	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tSTATUS\tENDPOINT\tREADY SINCE\tWARM AT\tLAST SYNC\tLAST ERROR")
-	for _, v := range views {
-		endpoint := v.VpcEndpointID
-		if v.EndpointDNS != "" {
-			endpoint += " (" + v.EndpointDNS + ")"
-		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", v.Name, v.Status, dash(endpoint),
-			stamp(v.ReadySince), warmAt(v.WarmAt, now), stamp(v.LastSync), dash(v.LastError))
-	}
-	_ = tw.Flush()
-}
-
-func warmAt(t, now time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	if t.After(now) {
-		return fmt.Sprintf("%s (in %s)", t.UTC().Format(time.RFC3339), t.Sub(now).Round(time.Second))
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func stamp(t time.Time) string {
-	if t.IsZero() {
-		return "-"
-	}
-	return t.UTC().Format(time.RFC3339)
-}
-
-func dash(s string) string {
-	if s == "" {
-		return "-"
-	}
-	return s
+// actionCmds are the admin API's connection actions.
+var actionCmds = map[string]*command{
+	"provision": {name: "provision", args: []argument{connectionArg}, env: adminEnv, about: `Provision the outbound connection NAME through a running callgate's admin
+API: create (or adopt) its VPC endpoint. Allowed while it is Unprovisioned.
+Prints the connection's row.`},
+	"sync": {name: "sync", args: []argument{connectionArg}, env: adminEnv, about: `Poll AWS for the outbound connection NAME now, through a running callgate's
+admin API, instead of waiting for the next sync.interval. Allowed once it is
+provisioned. Prints the connection's row.`},
+	"teardown": {name: "teardown", args: []argument{connectionArg}, env: adminEnv, about: `Tear the outbound connection NAME down through a running callgate's admin
+API: delete the VPC endpoint callgate created (an adopted one is left as it
+is). Allowed once it is provisioned; its traffic is refused from then on.
+Prints the connection's row.`},
 }
 
 func runAction(action string, args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet(action, flag.ContinueOnError)
-	fs.SetOutput(stderr)
 	admin, tokenFile := adminFlags(fs)
-	if err := fs.Parse(args); err != nil {
-		return 2
+	pos, code, ok := actionCmds[action].parse(fs, args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	// Accept flags after the name too (`teardown NAME --admin URL`): flag
-	// stops at the first argument that is not a flag.
-	name := fs.Arg(0)
-	if fs.NArg() >= 1 {
-		if err := fs.Parse(fs.Args()[1:]); err != nil {
-			return 2
-		}
-	}
-	if name == "" || fs.NArg() != 0 {
-		fmt.Fprintf(stderr, "usage: callgate %s [--admin URL] NAME\n", action)
-		return 2
-	}
+	name := pos[0]
 	c, err := newAdminClient(*admin, *tokenFile)
 	if err != nil {
 		fmt.Fprintf(stderr, "callgate %s: %v\n", action, err)

@@ -23,16 +23,23 @@ import (
 
 const demoHost = "api.partner.example"
 
+var demoCmd = &command{
+	name: "demo",
+	about: `Run callgate on its embedded default (simulated AWS) with a demo HTTPS
+upstream, and call /callout/PartnerOrders/orders once a second: refused while
+the connection comes up, refused while it warms up, then answered. Then it
+prints commands to try and serves until Ctrl-C (with --exit it stops at once).`,
+}
+
 func runDemo(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("demo", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	proxyAddr := fs.String("proxy", "127.0.0.1:3128", "proxy listen address")
-	adminAddr := fs.String("admin", "127.0.0.1:9090", "admin listen address")
+	proxyAddr := fs.String("proxy", "127.0.0.1:3128", "proxy listen `ADDRESS`")
+	adminAddr := fs.String("admin", "127.0.0.1:9090", "admin listen `ADDRESS`")
 	warmup := fs.Duration("warmup", 10*time.Second, "warm-up window of the demo connection")
 	exit := fs.Bool("exit", false, "exit once the call succeeded instead of serving until Ctrl-C")
 	timeout := fs.Duration("timeout", 2*time.Minute, "give up if the call has not succeeded by then")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	if _, code, ok := demoCmd.parse(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	if err := demo(*proxyAddr, *adminAddr, *warmup, *exit, *timeout, stdout); err != nil {
 		fmt.Fprintln(stderr, "callgate demo:", err)
@@ -104,14 +111,18 @@ func demo(proxyAddr, adminAddr string, warmup time.Duration, exit bool, timeout 
 		}
 		time.Sleep(time.Second)
 	}
-	fmt.Fprintf(out, "\nThe call went through. Try it yourself:\n")
+	fmt.Fprintf(out, "\nThe call went through.\n")
+	if exit {
+		// The commands below would meet a closed port: callgate, the demo
+		// upstream and the CA file go away with this return.
+		fmt.Fprintf(out, "callgate stopped (--exit). To try the calls yourself, run the demo without --exit (make demo).\n")
+		return nil
+	}
+	fmt.Fprintf(out, "Try it yourself, while this runs:\n")
 	fmt.Fprintf(out, "  curl -s %s\n", url)
 	fmt.Fprintf(out, "  curl -s http://%s/v1/connections\n", s.AdminAddr())
 	fmt.Fprintf(out, "  curl -s -x http://%s --cacert %s https://%s:8443/v1/orders   # CONNECT tunnel\n", s.ProxyAddr(), caFile, demoHost)
 	fmt.Fprintf(out, "  go run ./cmd/callgate status --admin http://%s\n", s.AdminAddr())
-	if exit {
-		return nil
-	}
 	fmt.Fprintf(out, "Serving until Ctrl-C (logs: %s).\n", logFile.Name())
 	sig := make(chan os.Signal, 1)
 	signal.Notify(sig, syscall.SIGINT, syscall.SIGTERM)

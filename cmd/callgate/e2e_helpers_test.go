@@ -294,7 +294,7 @@ func e2eGet(url string) (int, string) {
 	return resp.StatusCode, string(b)
 }
 
-// e2eRefusal is the JSON body of a refusal (SPEC §4).
+// e2eRefusal is the JSON body of a refusal (docs/refusals.md).
 type e2eRefusal struct {
 	Error           string `json:"error"`
 	Message         string `json:"message"`

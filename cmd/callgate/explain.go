@@ -26,53 +26,28 @@ func (a *app) explain(method, target, form, client string) (any, error) {
 	return x, err
 }
 
-const explainUsage = `usage: callgate explain [flags] URL
-
-Explain what callgate would do with a request to URL, step by step, without
-sending it: https://host/… as a CONNECT (HTTPS_PROXY), http://host/… as the
-absolute form (HTTP_PROXY), /callout/Name/… as the callout form.
+var explainCmd = &command{
+	name: "explain",
+	args: []argument{{"URL", "https://host/… as a CONNECT (HTTPS_PROXY), http://host/… as the absolute form (HTTP_PROXY), /callout/Name/… as the callout form"}},
+	about: `Explain what callgate would do with a request to URL, step by step, without
+sending it, through a running callgate's admin API (GET /v1/explain).
 Exit status: 0 when the request would be allowed, 1 when refused, 2 on a
-usage error.
-
-Environment: CALLGATE_ADMIN (default admin URL), CALLGATE_ADMIN_TOKEN_FILE.
-
-flags:
-`
+usage error.`,
+	env: adminEnv,
+}
 
 func runExplain(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("explain", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	fs.Usage = func() {
-		fmt.Fprint(fs.Output(), explainUsage)
-		fs.PrintDefaults()
-	}
 	adminURL, tokenFile := adminFlags(fs)
-	method := fs.String("method", "GET", "the request's method")
-	client := fs.String("client", "", "explain for this proxy client (a name from clients:)")
+	method := fs.String("method", "GET", "the request's `METHOD`")
+	client := fs.String("client", "", "explain for this proxy client (a `NAME` from clients:)")
 	form := fs.String("form", "", "connect, absolute or callout (default: from the URL)")
 	asJSON := fs.Bool("json", false, "print the raw JSON")
-	// Flags may follow the URL, as users type them.
-	var target string
-	for rest := args; ; {
-		if err := fs.Parse(rest); err != nil {
-			if errors.Is(err, flag.ErrHelp) {
-				return 0
-			}
-			return 2
-		}
-		if fs.NArg() == 0 {
-			break
-		}
-		if target != "" {
-			fmt.Fprintf(stderr, "callgate explain: one URL, got %q and %q\n", target, fs.Arg(0))
-			return 2
-		}
-		target, rest = fs.Arg(0), fs.Args()[1:]
+	pos, code, ok := explainCmd.parse(fs, args, stdout, stderr)
+	if !ok {
+		return code
 	}
-	if target == "" {
-		fs.Usage()
-		return 2
-	}
+	target := pos[0]
 	c, err := newAdminClient(*adminURL, *tokenFile)
 	if err != nil {
 		fmt.Fprintln(stderr, "callgate explain:", err)

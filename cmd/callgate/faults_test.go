@@ -2,8 +2,8 @@ package main
 
 // Fault tests (issue 6, item 4): black-box runs of an in-process callgate
 // on real loopback listeners while an upstream, the endpoint, DNS or AWS
-// misbehaves. Each asserts the SPEC §4 answer and that callgate keeps
-// serving.
+// misbehaves. Each asserts the refusal (docs/refusals.md) and that
+// callgate keeps serving.
 
 import (
 	"context"

@@ -4,6 +4,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"io"
 	"os"
@@ -14,7 +15,7 @@ var version = "dev"
 
 func main() { os.Exit(run(os.Args[1:], os.Stdout, os.Stderr)) }
 
-const usage = `usage: callgate <command> [flags]
+const usage = `usage: callgate <command> [flags] [arguments]
 
 commands:
   serve [--config FILE]     run the gateway (without --config: the embedded
@@ -22,7 +23,7 @@ commands:
   demo                      run the embedded default with a demo upstream and
                             show a call refused, warming up, then succeeding
   check-config FILE         validate a config file without starting
-  status                    print the outbound connections table
+  status [-o wide|json]     print the outbound connections table
   provision NAME            provision an outbound connection
   sync NAME                 sync an outbound connection now
   teardown NAME             tear an outbound connection down
@@ -33,8 +34,26 @@ commands:
   version                   print the version
 
 status, provision, sync, teardown and explain take --admin URL (default
-http://127.0.0.1:9090, or $CALLGATE_ADMIN) and --token-file FILE.
+http://127.0.0.1:9090, or $CALLGATE_ADMIN) and --token-file FILE (or
+$CALLGATE_ADMIN_TOKEN_FILE).
+
+'callgate <command> --help' (or 'callgate help <command>') shows a command's
+arguments, flags and environment variables.
 `
+
+// runners are the subcommands; each parses its own arguments.
+var runners = map[string]func(args []string, stdout, stderr io.Writer) int{
+	"serve":        runServe,
+	"demo":         runDemo,
+	"check-config": runCheckConfig,
+	"status":       runStatus,
+	"provision":    func(a []string, o, e io.Writer) int { return runAction("provision", a, o, e) },
+	"sync":         func(a []string, o, e io.Writer) int { return runAction("sync", a, o, e) },
+	"teardown":     func(a []string, o, e io.Writer) int { return runAction("teardown", a, o, e) },
+	"explain":      runExplain,
+	"whoami":       runWhoami,
+	"version":      runVersion,
+}
 
 func run(args []string, stdout, stderr io.Writer) int {
 	if len(args) == 0 {
@@ -43,27 +62,33 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	cmd, rest := args[0], args[1:]
 	switch cmd {
-	case "serve":
-		return runServe(rest, stdout, stderr)
-	case "demo":
-		return runDemo(rest, stdout, stderr)
-	case "check-config":
-		return runCheckConfig(rest, stdout, stderr)
-	case "status":
-		return runStatus(rest, stdout, stderr)
-	case "provision", "sync", "teardown":
-		return runAction(cmd, rest, stdout, stderr)
-	case "whoami":
-		return runWhoami(rest, stdout, stderr)
-	case "explain":
-		return runExplain(rest, stdout, stderr)
-	case "version", "--version":
-		fmt.Fprintln(stdout, "callgate", version)
-		return 0
+	case "--version":
+		cmd = "version"
 	case "help", "-h", "--help":
+		if len(rest) == 1 && runners[rest[0]] != nil {
+			return runners[rest[0]]([]string{"--help"}, stdout, stderr)
+		}
+		if len(rest) > 0 {
+			fmt.Fprintf(stderr, "callgate help: no command %q\n\n%s", rest[0], usage)
+			return 2
+		}
 		fmt.Fprint(stdout, usage)
 		return 0
 	}
+	if r := runners[cmd]; r != nil {
+		return r(rest, stdout, stderr)
+	}
 	fmt.Fprintf(stderr, "callgate: unknown command %q\n\n%s", cmd, usage)
 	return 2
+}
+
+var versionCmd = &command{name: "version", about: "Print callgate's version."}
+
+func runVersion(args []string, stdout, stderr io.Writer) int {
+	fs := flag.NewFlagSet("version", flag.ContinueOnError)
+	if _, code, ok := versionCmd.parse(fs, args, stdout, stderr); !ok {
+		return code
+	}
+	fmt.Fprintln(stdout, "callgate", version)
+	return 0
 }

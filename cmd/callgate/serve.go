@@ -26,15 +26,27 @@ import (
 //go:embed default.yaml
 var defaultConfig []byte
 
+var serveCmd = &command{
+	name: "serve",
+	about: `Run the gateway: the proxy and admin listeners, the control loop and live
+reloads (SIGHUP, a change of the config file, POST /-/reload). Without
+--config it runs the embedded default: simulated AWS, listeners on 127.0.0.1.
+SIGTERM or SIGINT drains and exits.`,
+	env: append([]envVar{
+		configEnv,
+		{"GOGC", "set: callgate leaves the garbage collector's pacing to it"},
+		{"GOMEMLIMIT", "the Go runtime's soft memory limit"},
+	}, awsEnv...),
+}
+
 func runServe(args []string, stdout, stderr io.Writer) int {
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
-	fs.SetOutput(stderr)
-	path := fs.String("config", "", "config file (default: the embedded simulated-AWS default)")
+	path := fs.String("config", "", "config `FILE` (default: the embedded simulated-AWS default)")
 	watch := fs.Bool("config.watch", true, "reload when the config file (or its directory's ..data symlink) changes")
-	logLevel := fs.String("log.level", "info", "log level: debug, info, warn, error")
-	logFormat := fs.String("log.format", "json", "log format: json or console")
-	if err := fs.Parse(args); err != nil {
-		return 2
+	logLevel := fs.String("log.level", "info", "log `LEVEL`: debug, info, warn, error")
+	logFormat := fs.String("log.format", "json", "log `FORMAT`: json or console")
+	if _, code, ok := serveCmd.parse(fs, args, stdout, stderr); !ok {
+		return code
 	}
 	log, err := newLogger(*logLevel, *logFormat, stderr)
 	if err != nil {

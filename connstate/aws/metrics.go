@@ -2,10 +2,13 @@ package aws
 
 import (
 	"context"
+	"errors"
 
 	awsmiddleware "github.com/aws/aws-sdk-go-v2/aws/middleware"
 	"github.com/aws/smithy-go/middleware"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/callgate/callgate/connstate"
 )
 
 // Outcomes of an AWS API call, the values of the outcome label.
@@ -94,4 +97,20 @@ func (m *Metrics) apiOption(region string) func(*middleware.Stack) error {
 				return out, md, err
 			}), middleware.After)
 	}
+}
+
+// Observe counts one finished call that did not go through the SDK (the
+// simulated backend's), so both modes export the same series: the region's
+// start at zero as the aws backend's do, and an error wrapping
+// connstate.ErrThrottled counts as throttled.
+func (m *Metrics) Observe(region, operation string, err error) {
+	if m == nil {
+		return
+	}
+	m.initRegion(region)
+	if errors.Is(err, connstate.ErrThrottled) {
+		m.APICalls(region, operation, OutcomeThrottled).Inc()
+		return
+	}
+	m.observe(region, operation, err)
 }
