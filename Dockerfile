@@ -40,7 +40,7 @@ LABEL org.opencontainers.image.title="callgate" \
 COPY --from=build /out/callgate /callgate
 # 65532 is distroless's "nonroot"; numeric so runAsNonRoot can verify it.
 USER 65532:65532
-# 3128: the proxy listener (SPEC §2). 9090: admin (/metrics, /healthz, /readyz, /v1/...).
+# 3128: the proxy listener (CONNECT, absolute form, /callout/). 9090: admin (/metrics, /healthz, /readyz, /v1/...).
 # The config must listen on 0.0.0.0 for these to be reachable from outside
 # the container; the embedded default listens on 127.0.0.1 only.
 EXPOSE 3128 9090

@@ -1,5 +1,5 @@
 // Package admin serves callgate's admin listener: metrics, health, reload,
-// and the outbound-connection and named-credential API of SPEC §5.
+// and the outbound-connection and named-credential API of docs/admin-api.md.
 package admin
 
 import (

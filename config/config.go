@@ -1,4 +1,4 @@
-// Package config owns callgate's YAML config file (SPEC §3): its shape,
+// Package config owns callgate's YAML config file (docs/config.md): its shape,
 // strict decoding, defaults and validation. Load and Parse return a
 // compiled, typed *Config with every default filled and every referenced
 // file checked; other packages never see the YAML structs. docs/config.md is

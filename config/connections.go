@@ -8,7 +8,7 @@ import (
 	"github.com/callgate/callgate/connstate"
 )
 
-// TypeAwsPrivateLink is the only outbound connection type (SPEC §1).
+// TypeAwsPrivateLink is the only outbound connection type (docs/operations.md, Connection statuses).
 const TypeAwsPrivateLink = "AwsPrivateLink"
 
 var (

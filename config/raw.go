@@ -226,7 +226,7 @@ type rawSigV4 struct {
 	UnsignedPayload bool   `yaml:"unsigned_payload"`
 }
 
-// Defaults of SPEC §3 and of the keys callgate adds to it.
+// Defaults of docs/config.md and of the keys callgate adds to it.
 const (
 	DefaultProxyListen    = "127.0.0.1:3128"
 	DefaultAdminListen    = "127.0.0.1:9090"

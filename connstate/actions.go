@@ -5,7 +5,7 @@ import (
 	"strings"
 )
 
-// Action is an operator action on an outbound connection (SPEC §1).
+// Action is an operator action on an outbound connection (docs/operations.md, Connection statuses).
 type Action string
 
 const (

@@ -51,7 +51,7 @@ func driveTo(t *testing.T, s connstate.Status) *harness {
 	return h
 }
 
-// Every cell of the actions matrix (SPEC §1): 8 statuses × provision, sync,
+// Every cell of the actions matrix (docs/operations.md, Connection statuses): 8 statuses × provision, sync,
 // teardown.
 func TestActionMatrix(t *testing.T) {
 	actions := []connstate.Action{connstate.ActionProvision, connstate.ActionSync, connstate.ActionTeardown}

@@ -1,6 +1,6 @@
 package connstate
 
-// Connection is one outbound connection as configured (SPEC §1, §3). It
+// Connection is one outbound connection as configured (docs/operations.md, Connection statuses). It
 // holds no runtime state; the Manager keeps that separately.
 type Connection struct {
 	Name        string

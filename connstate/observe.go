@@ -7,7 +7,7 @@ import (
 	"go.uber.org/zap"
 )
 
-// nextStatus is the status machine of SPEC §1: the status a connection
+// nextStatus is the status machine of docs/operations.md, Connection statuses: the status a connection
 // moves to when the backend reports obs (found) or nothing (!found).
 // tornDown says callgate asked for deletion, creating that a Create call is
 // in flight. ok is false for an AWS state callgate does not know; the

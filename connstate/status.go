@@ -17,7 +17,7 @@ import (
 )
 
 // Status is an outbound connection's programmatically controlled status
-// (SPEC §1). The zero value is Unprovisioned.
+// (docs/operations.md, Connection statuses). The zero value is Unprovisioned.
 type Status uint8
 
 const (

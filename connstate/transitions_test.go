@@ -11,7 +11,7 @@ import (
 	"github.com/callgate/callgate/connstate/simulated"
 )
 
-// Every status and transition of SPEC §1, on the simulated backend.
+// Every status and transition of docs/operations.md, Connection statuses, on the simulated backend.
 func TestTransitions(t *testing.T) {
 	cases := []struct {
 		name       string

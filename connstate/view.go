@@ -5,7 +5,7 @@ import (
 	"time"
 )
 
-// View is one connection as the admin API shows it (SPEC §5). Zero times
+// View is one connection as the admin API shows it (docs/admin-api.md). Zero times
 // are encoded as JSON null.
 type View struct {
 	Name        string `json:"name"`

@@ -75,7 +75,7 @@ func (pc *proxyClient) get(t *testing.T, target, auth string) (*http.Response, [
 	return res, body
 }
 
-// assertThrottled checks the SPEC §4 shape of a throttled attempt: 429
+// assertThrottled checks the docs/refusals.md shape of a throttled attempt: 429
 // rate_limited, Retry-After in whole seconds, no challenge.
 func assertThrottled(t *testing.T, res *http.Response, body []byte) {
 	t.Helper()

@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// calloutPrefix starts the origin-form callout requests (SPEC §2.3).
+// calloutPrefix starts the origin-form callout requests (README, the request forms).
 const calloutPrefix = "/callout/"
 
 // calloutMethods is the Allow field of the callout form's 405: every

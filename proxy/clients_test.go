@@ -79,7 +79,7 @@ func basicAuth(user, pass string) string {
 	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
-// refusalOf decodes a SPEC §4 body.
+// refusalOf decodes a docs/refusals.md body.
 func refusalOf(t *testing.T, body []byte) refusalBody {
 	t.Helper()
 	var b refusalBody
@@ -119,7 +119,7 @@ func (e *env) assertLogsClean(t *testing.T) {
 }
 
 // TestProxyAuthForms: every request form checks identity and permission
-// after routing and before the gate, with the SPEC §4 responses.
+// after routing and before the gate, with the docs/refusals.md responses.
 func TestProxyAuthForms(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration: real listeners")

@@ -11,7 +11,7 @@ import (
 
 // endpointAddr is where traffic for d goes: the endpoint DNS name that
 // connstate reported for d's connection, at d's port. This is the only
-// kind of address the data plane dials (SPEC §1, "Endpoint address").
+// kind of address the data plane dials, never the URL's host nor an address a client sent.
 func endpointAddr(endpoint string, d *routing.Destination) string {
 	return routing.JoinHostPort(endpoint, d.Port)
 }

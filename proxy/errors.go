@@ -34,7 +34,7 @@ var (
 	ErrResponseHeaderTooLarge = errors.New("proxy: endpoint response header block too large")
 )
 
-// classifyUpstream maps a dial, TLS or round-trip error to the SPEC §4 row
+// classifyUpstream maps a dial, TLS or round-trip error to the docs/refusals.md row
 // the client sees, plus the RFC 9209 error token when it is more precise
 // than the row's default. Each test below looks through wrapping, so a
 // Dialer or Transport that adds context does not change the answer.

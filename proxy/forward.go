@@ -54,7 +54,7 @@ func (s *Server) transportFor(st *state, d *routing.Destination) *http.Transport
 const maxIdlePerEndpoint = 256
 
 // exchange sends outreq for d and relays the response to w, streaming both
-// bodies. Failures before the response headers become SPEC §4 refusals;
+// bodies. Failures before the response headers become docs/refusals.md refusals;
 // after them the response is cut short.
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.Request, st *state, d *routing.Destination, revoked <-chan struct{}, sum *summary) {
 	// Revocation, the watchdog and a departed client end the exchange

@@ -57,7 +57,7 @@ func TestHostileRequests(t *testing.T) {
 			if res.StatusCode != tc.status {
 				t.Errorf("status %d, want %d", res.StatusCode, tc.status)
 			}
-			// Refused by net/http's parser or by callgate, it is the SPEC
+			// Refused by net/http's parser or by callgate, it is the docs
 			// §4 shape either way.
 			if b := refusalOf(t, body); b.Error != "bad_request" || b.Message == "" {
 				t.Errorf("body %q, want a bad_request refusal", body)

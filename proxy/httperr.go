@@ -14,7 +14,7 @@ import (
 // MaxHeaderBytes (431), an unknown Transfer-Encoding (501), an unsupported
 // version (505). It writes them straight to the connection in one write,
 // with exactly these headers. errConn (a connection as the lane hands it
-// to net/http) recognises that write and sends the SPEC §4 refusal
+// to net/http) recognises that write and sends the docs/refusals.md refusal
 // instead — JSON body, Proxy-Status — so every refusal a client sees has
 // the same shape. A response that went through a handler
 // always has other headers (Date at least) and is never touched.
@@ -88,7 +88,7 @@ func netHTTPError(p []byte) (int, bool) {
 	return code, true
 }
 
-// rewriteNetHTTPError is the SPEC §4 bad_request refusal for a request
+// rewriteNetHTTPError is the docs/refusals.md bad_request refusal for a request
 // net/http refused with code, counted like the others. The status stays
 // net/http's (a 431 or 501 says more than a 400); the messages are ours,
 // never client input.

@@ -274,7 +274,7 @@ func wantEcho(t *testing.T, what string, res *http.Response, body []byte, method
 	return e
 }
 
-// wantBadRequest checks a SPEC §4 bad_request refusal with status code.
+// wantBadRequest checks a docs/refusals.md bad_request refusal with status code.
 func wantBadRequest(t *testing.T, what string, res *http.Response, body []byte, code int) refusalBody {
 	t.Helper()
 	if res.StatusCode != code {
@@ -368,7 +368,7 @@ func TestLanePipelineHandoff(t *testing.T) {
 
 // TestLaneHandsOffOddRequests: requests outside the lane's subset are
 // answered by net/http as before, and net/http's own refusals keep the
-// SPEC §4 shape.
+// docs/refusals.md shape.
 func TestLaneHandsOffOddRequests(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration: real listeners")

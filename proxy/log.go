@@ -31,7 +31,7 @@ const (
 // Outcomes (the FieldOutcome values).
 const (
 	OutcomeOK           = "ok"            // forwarded; the upstream's status was relayed
-	OutcomeRefused      = "refused"       // a SPEC §4 refusal was sent instead
+	OutcomeRefused      = "refused"       // a docs/refusals.md refusal was sent instead
 	OutcomeClosed       = "closed"        // a tunnel ran and ended
 	OutcomeTunnelDenied = "tunnel_denied" // a tunnel was closed after the 200 (SNI, not TLS)
 	OutcomeClientGone   = "client_gone"   // the client left before an answer

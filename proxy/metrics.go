@@ -7,7 +7,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 )
 
-// Metrics are the data plane's Prometheus metrics (SPEC §6). Label values
+// Metrics are the data plane's Prometheus metrics (docs/operations.md, Metrics). Label values
 // come only from the config (named credential names) and from fixed sets
 // (form, code, reason, direction): a destination the client made up is
 // recorded with named_credential="".
@@ -50,7 +50,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		refusals: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Namespace: "callgate",
 			Name:      "refusals_total",
-			Help:      "Requests and tunnels refused or closed by callgate, by named credential (empty when the destination is unknown) and reason (the SPEC error code, or sni_mismatch / not_tls for tunnels).",
+			Help:      "Requests and tunnels refused or closed by callgate, by named credential (empty when the destination is unknown) and reason (the refusal's error code, docs/refusals.md).",
 		}, []string{labelCredential, labelReason}),
 	}
 	failures := prometheus.NewCounterVec(prometheus.CounterOpts{

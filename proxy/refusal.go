@@ -14,11 +14,11 @@ import (
 	"github.com/callgate/callgate/routing"
 )
 
-// Code is a refusal's `error` code (SPEC §4). It is also the `reason`
+// Code is a refusal's `error` code (docs/refusals.md). It is also the `reason`
 // label of callgate_refusals_total, so the set is fixed and small.
 type Code uint8
 
-// The SPEC §4 rows, plus the tunnel refusals that happen after the 200
+// The docs/refusals.md rows, plus the tunnel refusals that happen after the 200
 // (sni_mismatch, not_tls) and so never reach the client as a response.
 const (
 	// CodeUnknownDestination: not a named credential (403).
@@ -70,7 +70,7 @@ const (
 	numCodes
 )
 
-// row is one line of the SPEC §4 table.
+// row is one line of the docs/refusals.md table.
 type row struct {
 	name        string // the JSON `error` code
 	status      int    // HTTP status
@@ -138,7 +138,7 @@ type refusal struct {
 	cause error
 }
 
-// refusalBody is the JSON body of SPEC §4; empty fields are omitted.
+// refusalBody is the JSON body of docs/refusals.md; empty fields are omitted.
 type refusalBody struct {
 	Error           string `json:"error"`
 	Message         string `json:"message"`

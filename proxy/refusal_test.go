@@ -9,7 +9,7 @@ import (
 	"time"
 )
 
-// TestRefusalRows asserts every SPEC §4 row the data plane owns, in every
+// TestRefusalRows asserts every docs/refusals.md row the data plane owns, in every
 // request form that can hit it: status, Proxy-Status, the JSON body, and
 // refusals_total.
 func TestRefusalRows(t *testing.T) {

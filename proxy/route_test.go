@@ -55,7 +55,7 @@ func routeTestServer(tb testing.TB) (*Server, *state) {
 }
 
 // TestHotPathAllocations: routing a client authority and asking the gate
-// allocate nothing (SPEC hot path: accept → route → gate).
+// allocate nothing (the docs hot path: accept → route → gate).
 func TestHotPathAllocations(t *testing.T) {
 	s, st := routeTestServer(t)
 	for _, authority := range []string{"api.partner.example:8443", "API.Partner.Example.:8443", "unknown.example:443"} {

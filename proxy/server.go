@@ -1,5 +1,5 @@
 // Package proxy is callgate's data plane: the proxy listener's three
-// request forms (SPEC §2) — CONNECT tunnels, absolute-form HTTP and the
+// request forms (README, the request forms) — CONNECT tunnels, absolute-form HTTP and the
 // /callout/{Name}/ form — behind the Ready-and-warm gate, dialing only the
 // endpoint DNS names that connstate reports.
 //
@@ -304,7 +304,7 @@ func (s *Server) Shutdown(ctx context.Context) error {
 	return nil
 }
 
-// ServeHTTP dispatches the request forms of SPEC §2.
+// ServeHTTP dispatches the request forms of README, the request forms.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	st := s.state.Load()
 	sum := &summary{start: time.Now(), dm: s.unknown}

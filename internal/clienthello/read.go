@@ -1,6 +1,6 @@
 // Package clienthello reads a TLS ClientHello off a client connection, and
 // nothing after it, so a CONNECT tunnel can check the server name before it
-// forwards a byte upstream (SPEC §2.1).
+// forwards a byte upstream (README, the request forms).
 package clienthello
 
 import (
