@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/callgate/callgate/internal/editdist"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -101,7 +102,7 @@ func (x *explainer) suggest(t *routing.Table, name string) {
 	var cs []cand
 	for _, d := range t.Destinations() {
 		for _, c := range []string{d.Name, d.Host} {
-			if dist := editDistance(name, strings.ToLower(c)); dist <= max(2, len(name)/3) {
+			if dist := editdist.Distance(name, strings.ToLower(c)); dist <= max(2, len(name)/3) {
 				cs = append(cs, cand{c, dist})
 			}
 		}
@@ -114,27 +115,6 @@ func (x *explainer) suggest(t *routing.Table, name string) {
 			x.suggestions = append(x.suggestions, c.s)
 		}
 	}
-}
-
-// editDistance is the Levenshtein distance of a and b.
-func editDistance(a, b string) int {
-	prev := make([]int, len(b)+1)
-	cur := make([]int, len(b)+1)
-	for j := range prev {
-		prev[j] = j
-	}
-	for i := 1; i <= len(a); i++ {
-		cur[0] = i
-		for j := 1; j <= len(b); j++ {
-			cost := 1
-			if a[i-1] == b[j-1] {
-				cost = 0
-			}
-			cur[j] = min(prev[j]+1, cur[j-1]+1, prev[j-1]+cost)
-		}
-		prev, cur = cur, prev
-	}
-	return prev[len(b)]
 }
 
 // ErrExplainRequest: Explain was given a URL, method or form it cannot
