@@ -21,45 +21,6 @@ import (
 	"github.com/callgate/callgate/routing"
 )
 
-// tlsUpstream is a TLS server on loopback that completes handshakes with
-// leaf and counts the connections it accepted.
-type tlsUpstream struct {
-	addr     string
-	accepted atomic.Int64
-}
-
-func startTLS(t *testing.T, leaf *certgen.Leaf) *tlsUpstream {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &tlsUpstream{addr: ln.Addr().String()}
-	cfg := &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u.accepted.Add(1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				tc := tls.Server(c, cfg)
-				_ = tc.SetDeadline(time.Now().Add(5 * time.Second))
-				_ = tc.Handshake()
-				_ = tc.Close()
-			}()
-		}
-	}()
-	return u
-}
-
 type fakeGate struct {
 	mu      sync.Mutex
 	blocked map[string]bool
@@ -166,10 +127,10 @@ func TestProbeClassifiesEachCertificate(t *testing.T) {
 		}
 		return l
 	}
-	good := startTLS(t, leaf(ca.Server("good.partner.example")))
-	mismatch := startTLS(t, leaf(ca.Server("elsewhere.example")))
-	expired := startTLS(t, leaf(ca.ServerValid(time.Now().Add(-48*time.Hour), expiredAt, "expired.partner.example")))
-	unknown := startTLS(t, leaf(other.Server("unknown.partner.example")))
+	good := certgen.StartHandshakeServer(t, leaf(ca.Server("good.partner.example")))
+	mismatch := certgen.StartHandshakeServer(t, leaf(ca.Server("elsewhere.example")))
+	expired := certgen.StartHandshakeServer(t, leaf(ca.ServerValid(time.Now().Add(-48*time.Hour), expiredAt, "expired.partner.example")))
+	unknown := certgen.StartHandshakeServer(t, leaf(other.Server("unknown.partner.example")))
 	closed, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -178,7 +139,7 @@ func TestProbeClassifiesEachCertificate(t *testing.T) {
 	_ = closed.Close()
 
 	e := newEnv(t, ca, map[string]string{
-		"Good": good.addr, "Mismatch": mismatch.addr, "Expired": expired.addr, "Unknown": unknown.addr, "Closed": closedAddr,
+		"Good": good.Addr, "Mismatch": mismatch.Addr, "Expired": expired.Addr, "Unknown": unknown.Addr, "Closed": closedAddr,
 	})
 	e.prober.Round(context.Background())
 
@@ -259,11 +220,11 @@ func TestProbeOnlyWhileAllowed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := startTLS(t, l)
-	e := newEnv(t, ca, map[string]string{"Good": up.addr})
+	up := certgen.StartHandshakeServer(t, l)
+	e := newEnv(t, ca, map[string]string{"Good": up.Addr})
 	e.gate.block("conn_good", true)
 	e.prober.Round(context.Background())
-	if n := up.accepted.Load(); n != 0 {
+	if n := up.Accepted.Load(); n != 0 {
 		t.Fatalf("%d connections to an endpoint whose connection is not Ready", n)
 	}
 	if n := testutil.CollectAndCount(e.reg); n != 0 {
@@ -271,12 +232,12 @@ func TestProbeOnlyWhileAllowed(t *testing.T) {
 	}
 	e.gate.block("conn_good", false)
 	e.prober.Round(context.Background())
-	if n := up.accepted.Load(); n != 1 {
+	if n := up.Accepted.Load(); n != 1 {
 		t.Fatalf("%d connections after one round, want 1", n)
 	}
 	// Not due again within the interval.
 	e.prober.Round(context.Background())
-	if n := up.accepted.Load(); n != 1 {
+	if n := up.Accepted.Load(); n != 1 {
 		t.Fatalf("%d connections after a second round within the interval, want 1", n)
 	}
 	if n := testutil.CollectAndCount(e.reg); n != 4 {
@@ -300,13 +261,13 @@ func TestProbeRunRepeatsAndStops(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := startTLS(t, l)
-	e := newEnv(t, ca, map[string]string{"Good": up.addr})
+	up := certgen.StartHandshakeServer(t, l)
+	e := newEnv(t, ca, map[string]string{"Good": up.Addr})
 	e.prober.opts.Settings = func() Settings { return Settings{Interval: 100 * time.Millisecond} }
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() { defer close(done); e.prober.Run(ctx) }()
-	testwait.Until(t, 10*time.Second, "three probes", func() bool { return up.accepted.Load() >= 3 })
+	testwait.Until(t, 10*time.Second, "three probes", func() bool { return up.Accepted.Load() >= 3 })
 	cancel()
 	select {
 	case <-done:

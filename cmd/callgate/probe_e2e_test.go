@@ -2,16 +2,12 @@ package main
 
 import (
 	"context"
-	"crypto/tls"
 	"encoding/json"
 	"fmt"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
-	"sync"
-	"sync/atomic"
 	"testing"
 	"time"
 
@@ -25,57 +21,18 @@ import (
 	"github.com/callgate/callgate/proxy"
 )
 
-// probeUpstream is a TLS server on 127.0.0.1 that completes handshakes
-// with one certificate and counts the connections it accepted.
-type probeUpstream struct {
-	addr     string
-	accepted atomic.Int64
-}
-
-func probeStartUpstream(t *testing.T, leaf *certgen.Leaf) *probeUpstream {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &probeUpstream{addr: ln.Addr().String()}
-	cfg := &tls.Config{Certificates: []tls.Certificate{leaf.TLS}}
-	var wg sync.WaitGroup
-	t.Cleanup(func() { _ = ln.Close(); wg.Wait() })
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			u.accepted.Add(1)
-			wg.Add(1)
-			go func() {
-				defer wg.Done()
-				tc := tls.Server(c, cfg)
-				_ = tc.SetDeadline(time.Now().Add(5 * time.Second))
-				_ = tc.Handshake()
-				_ = tc.Close()
-			}()
-		}
-	}()
-	return u
-}
-
 // probeCreds are the named credentials of the test, each on its own
 // outbound connection and upstream.
 var probeCreds = []string{"Good", "Mismatch", "Expired", "Unknown"}
 
 // probeConfig has an outbound connection for every one of probeCreds and
 // a named credential for each of names.
-func probeConfig(caFile string, ups map[string]*probeUpstream, names []string) string {
+func probeConfig(caFile string, ups map[string]*certgen.HandshakeServer, names []string) string {
 	var services, conns, creds strings.Builder
 	for i, name := range probeCreds {
 		lower := strings.ToLower(name)
 		svc := fmt.Sprintf("com.amazonaws.vpce.us-east-1.vpce-svc-0aaaaaaaaaaaaaa%02d", i+1)
-		fmt.Fprintf(&services, "      %s: %s\n", svc, ups[name].addr)
+		fmt.Fprintf(&services, "      %s: %s\n", svc, ups[name].Addr)
 		fmt.Fprintf(&conns, "  - name: c_%s\n    service_name: %s\n    provision: true\n", lower, svc)
 	}
 	for _, name := range names {
@@ -181,11 +138,11 @@ func TestEndpointProbe(t *testing.T) {
 		}
 		return l
 	}
-	ups := map[string]*probeUpstream{
-		"Good":     probeStartUpstream(t, leaf(ca.Server("good.partner.example"))),
-		"Mismatch": probeStartUpstream(t, leaf(ca.Server("elsewhere.partner.example"))),
-		"Expired":  probeStartUpstream(t, leaf(ca.ServerValid(time.Now().Add(-48*time.Hour), expiredAt, "expired.partner.example"))),
-		"Unknown":  probeStartUpstream(t, leaf(stranger.Server("unknown.partner.example"))),
+	ups := map[string]*certgen.HandshakeServer{
+		"Good":     certgen.StartHandshakeServer(t, leaf(ca.Server("good.partner.example"))),
+		"Mismatch": certgen.StartHandshakeServer(t, leaf(ca.Server("elsewhere.partner.example"))),
+		"Expired":  certgen.StartHandshakeServer(t, leaf(ca.ServerValid(time.Now().Add(-48*time.Hour), expiredAt, "expired.partner.example"))),
+		"Unknown":  certgen.StartHandshakeServer(t, leaf(stranger.Server("unknown.partner.example"))),
 	}
 
 	cfgPath := filepath.Join(dir, "callgate.yaml")
@@ -265,10 +222,10 @@ func TestEndpointProbe(t *testing.T) {
 		t.Fatal(err)
 	}
 	testwait.Until(t, 10*time.Second, "c_good to leave Ready", func() bool { return !s.app.manager.Admit("c_good").Allowed() })
-	stopped := ups["Good"].accepted.Load()
-	others := ups["Mismatch"].accepted.Load()
-	testwait.Until(t, 20*time.Second, "three more probes of Mismatch", func() bool { return ups["Mismatch"].accepted.Load() >= others+3 })
-	if n := ups["Good"].accepted.Load(); n > stopped+1 { // one probe may have been in flight
+	stopped := ups["Good"].Accepted.Load()
+	others := ups["Mismatch"].Accepted.Load()
+	testwait.Until(t, 20*time.Second, "three more probes of Mismatch", func() bool { return ups["Mismatch"].Accepted.Load() >= others+3 })
+	if n := ups["Good"].Accepted.Load(); n > stopped+1 { // one probe may have been in flight
 		t.Errorf("Good's endpoint was dialled %d times after its connection left Ready", n-stopped)
 	}
 
@@ -306,8 +263,8 @@ func TestEndpointProbeWaitsForWarmup(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	good := probeStartUpstream(t, leaf)
-	ups := map[string]*probeUpstream{}
+	good := certgen.StartHandshakeServer(t, leaf)
+	ups := map[string]*certgen.HandshakeServer{}
 	for _, name := range probeCreds {
 		ups[name] = good
 	}
@@ -326,7 +283,7 @@ func TestEndpointProbeWaitsForWarmup(t *testing.T) {
 	})
 	r0 := s.app.probe.Rounds()
 	testwait.Until(t, 20*time.Second, "three probe rounds", func() bool { return s.app.probe.Rounds() >= r0+3 })
-	if n := good.accepted.Load(); n != 0 {
+	if n := good.Accepted.Load(); n != 0 {
 		t.Fatalf("the endpoint was dialled %d times while its connection was warming up", n)
 	}
 	if d := probeExplainStep(t, s, "/callout/Good/x"); !strings.HasPrefix(d, "not probed yet") {
