@@ -22,7 +22,7 @@ func (s *Server) serveAbsolute(w http.ResponseWriter, p *pass) {
 		RawPath:  rawPathIfNeeded(p.decoded, p.path),
 		RawQuery: r.URL.RawQuery,
 	}, p.d)
-	s.exchange(w, r, outreq, p.st, p.d, p.adm.Revoked, p.sum)
+	s.exchange(w, r, outreq, p.st, p.d, p.adm.Revoked, p.sum, nil)
 }
 
 // rawPathIfNeeded keeps the client's escaping when it differs from the

@@ -88,6 +88,29 @@ func (u *echoUpstream) serve(w http.ResponseWriter, r *http.Request) {
 		_ = r.Header.Write(w)
 		_ = r.Trailer.Write(w)
 		return
+	// An endpoint that reflects the request, as debug routes and error
+	// pages do.
+	case strings.HasSuffix(r.URL.Path, "/reflect-body"):
+		w.Header().Set("Content-Type", "text/plain")
+		_, _ = io.WriteString(w, "you sent:\n")
+		_ = r.Header.Write(w)
+		return
+	case strings.HasSuffix(r.URL.Path, "/reflect-split"):
+		// The value arrives in two flushes, so the proxy may read it in
+		// two pieces.
+		v := r.Header.Get("X-Api-Key")
+		_, _ = io.WriteString(w, "key="+v[:len(v)/2])
+		w.(http.Flusher).Flush()
+		_, _ = io.WriteString(w, v[len(v)/2:]+"\n")
+		return
+	case strings.HasSuffix(r.URL.Path, "/reflect-header"):
+		w.Header().Set("X-Echo", r.Header.Get("Authorization"))
+	case strings.HasSuffix(r.URL.Path, "/reflect-trailer"):
+		w.Header().Set("Trailer", "X-Echo")
+		_, _ = io.WriteString(w, "body")
+		w.(http.Flusher).Flush()
+		w.Header().Set("X-Echo", strings.TrimPrefix(r.Header.Get("Authorization"), "Bearer "))
+		return
 	case strings.HasSuffix(r.URL.Path, "/bigheader"):
 		n, _ := strconv.Atoi(r.URL.Query().Get("n"))
 		w.Header().Set("X-Big", strings.Repeat("h", n))

@@ -30,7 +30,10 @@ func (s *Server) serveCallout(w http.ResponseWriter, p *pass) {
 		RawPath:  rawPathIfNeeded(p.decoded, p.path),
 		RawQuery: r.URL.RawQuery,
 	}, d)
+	var guard *reflectGuard
 	if d.Auth != nil {
+		// What the client sent, to tell what Inject adds.
+		sent := outreq.Header.Clone()
 		// The Injector decides whether the client's Authorization stays
 		// (pass_client_authorization); newOutRequest already dropped the
 		// Proxy-* and hop-by-hop fields.
@@ -60,8 +63,9 @@ func (s *Server) serveCallout(w http.ResponseWriter, p *pass) {
 			s.refuse(w, sum, injectRefusal(d, err), false)
 			return
 		}
+		guard = newReflectGuard(sent, outreq.Header)
 	}
-	s.exchange(w, r, outreq, st, d, p.adm.Revoked, sum)
+	s.exchange(w, r, outreq, st, d, p.adm.Revoked, sum, guard)
 }
 
 // injectBody remembers a read failure of the client's body during Inject,

@@ -55,8 +55,9 @@ const maxIdlePerEndpoint = 256
 
 // exchange sends outreq for d and relays the response to w, streaming both
 // bodies. Failures before the response headers become docs/refusals.md refusals;
-// after them the response is cut short.
-func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.Request, st *state, d *routing.Destination, revoked <-chan struct{}, sum *summary) {
+// after them the response is cut short. guard, when set (an injected
+// callout), keeps the injected credential out of the response.
+func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.Request, st *state, d *routing.Destination, revoked <-chan struct{}, sum *summary, guard *reflectGuard) {
 	// Revocation, the watchdog and a departed client end the exchange
 	// early. The fast path is cut by closing its endpoint connection; the
 	// Transport needs a context of its own.
@@ -143,6 +144,14 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 	}
 	defer res.Body.Close()
 	wd.touch()
+	if guard != nil {
+		if guard.inFields(res.Header) {
+			s.refuse(w, sum, &refusal{code: CodeCredentialReflected, dest: d, connection: d.Connection,
+				message: "the endpoint's response headers carry the credential callgate injected; not relayed"}, false)
+			return
+		}
+		res.Body = guard.body(res.Body)
+	}
 
 	h := w.Header()
 	copyEndToEnd(h, res.Header)
@@ -179,6 +188,14 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 	}
 	n, err := copyResponse(w, rc, res.Body, wd, flush)
 	sum.down = n
+	if err == nil && guard != nil && guard.inFields(res.Trailer) {
+		err = errCredentialReflected
+	}
+	if errors.Is(err, errCredentialReflected) {
+		// The head is sent: the cut is the refusal, counted as one.
+		sum.reason, sum.code = CodeCredentialReflected.String(), CodeCredentialReflected
+		sum.countRefusal()
+	}
 	if err != nil {
 		sum.outcome, sum.err = OutcomeAborted, err
 		if why := fl.stopReason(); why != "" {

@@ -67,6 +67,9 @@ const (
 	// CodeUpstreamHeaderTooLarge: the endpoint's response header block is
 	// larger than limits.max_response_header_bytes (502).
 	CodeUpstreamHeaderTooLarge
+	// CodeCredentialReflected: the endpoint's response carried the
+	// credential callgate injected, so it was not relayed (502).
+	CodeCredentialReflected
 	numCodes
 )
 
@@ -97,6 +100,8 @@ var rows = [numCodes]row{
 	CodeMethodNotAllowed:      {"method_not_allowed", http.StatusMethodNotAllowed, "http_request_denied"},
 	// RFC 9209 §2.3.11.
 	CodeUpstreamHeaderTooLarge: {"upstream_header_too_large", http.StatusBadGateway, "http_response_header_size"},
+	// callgate answers instead of the endpoint (RFC 9209 §2.3.27).
+	CodeCredentialReflected: {"credential_reflected", http.StatusBadGateway, "proxy_internal_response"},
 }
 
 // String is the code as it appears in JSON bodies, logs and metrics.
