@@ -218,18 +218,32 @@ func (s *Server) authorize(r *http.Request, st *state, d *routing.Destination) (
 			f.message = "callgate is busy checking other proxy passwords; retry later"
 		case res == authWrong || res == authMalformed:
 			f.code, f.message, f.challenge = CodeProxyAuthRequired, "the proxy credentials were not accepted", cs.challenge
-		case cs.required:
-			f.code, f.message, f.challenge = CodeProxyAuthRequired, "proxy authentication is required: send Proxy-Authorization", cs.challenge
 		default:
-			f.code, f.message = CodeNotPermitted, "no client identity matches this request's source address"
+			return nil, cs.noIdentity(d)
 		}
 		return nil, f
 	}
+	return c, c.mayUse(d)
+}
+
+// noIdentity refuses a request that names no client and matches none by
+// address (also what Explain answers without client=).
+func (cs *Clients) noIdentity(d *routing.Destination) *refusal {
+	if cs.required {
+		return &refusal{code: CodeProxyAuthRequired, dest: d, connection: d.Connection, challenge: cs.challenge,
+			message: "proxy authentication is required: send Proxy-Authorization"}
+	}
+	return &refusal{code: CodeNotPermitted, dest: d, connection: d.Connection,
+		message: "no client identity matches this request's source address"}
+}
+
+// mayUse checks c's permit for d: nil, or the refusal.
+func (c *clientEntry) mayUse(d *routing.Destination) *refusal {
 	if _, ok := c.permit[d.Name]; !ok {
-		return c, &refusal{code: CodeNotPermitted, dest: d, connection: d.Connection,
+		return &refusal{code: CodeNotPermitted, dest: d, connection: d.Connection,
 			message: "client " + c.name + " is not permitted to use named credential " + d.Name}
 	}
-	return c, nil
+	return nil
 }
 
 // fromHeader checks the Proxy-Authorization field, within the failure

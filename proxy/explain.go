@@ -144,11 +144,15 @@ func (s *Server) Explain(method, rawURL, form, client string) (*Explanation, err
 			return nil, fmt.Errorf("%w: a CONNECT needs a URL with a host", ErrExplainRequest)
 		}
 		port := u.Port()
-		if port == "" {
-			port = map[bool]string{true: "443", false: "80"}[strings.EqualFold(u.Scheme, "https")]
+		switch {
+		case port != "":
+		case strings.EqualFold(u.Scheme, "https"):
+			port = "443"
+		default:
+			port = "80"
 		}
-		r.Method, r.Host, r.RequestURI = http.MethodConnect, hostPort(u.Hostname(), port), hostPort(u.Hostname(), port)
-		r.URL = &url.URL{Host: r.Host}
+		r.Method, r.Host = http.MethodConnect, net.JoinHostPort(u.Hostname(), port)
+		r.RequestURI, r.URL = r.Host, &url.URL{Host: r.Host}
 	case form == "callout" || (form == "" && !u.IsAbs()):
 		if !strings.HasPrefix(u.EscapedPath(), calloutPrefix) {
 			return nil, fmt.Errorf("%w: the callout form's URL is /callout/{NamedCredential}/{path}", ErrExplainRequest)
@@ -239,23 +243,14 @@ func (s *Server) explainClient(p *pass) (*clientEntry, *refusal) {
 	if p.asClient == "" {
 		// The data plane's own answers to a request without an identity.
 		p.x.note(stepClient, "no client given: explaining a request without Proxy-Authorization (client=NAME explains for a client)")
-		if cs.required {
-			return nil, &refusal{code: CodeProxyAuthRequired, dest: d, connection: d.Connection, challenge: cs.challenge,
-				message: "proxy authentication is required: send Proxy-Authorization"}
-		}
-		return nil, &refusal{code: CodeNotPermitted, dest: d, connection: d.Connection,
-			message: "no client identity matches this request's source address"}
+		return nil, cs.noIdentity(d)
 	}
 	c := cs.byName(p.asClient)
 	if c == nil {
 		return nil, &refusal{code: CodeProxyAuthRequired, dest: d, connection: d.Connection, challenge: cs.challenge,
 			message: "no client is named " + p.asClient}
 	}
-	if _, ok := c.permit[d.Name]; !ok {
-		return c, &refusal{code: CodeNotPermitted, dest: d, connection: d.Connection,
-			message: "client " + c.name + " is not permitted to use named credential " + d.Name}
-	}
-	return c, nil
+	return c, c.mayUse(d)
 }
 
 // byName finds a client by its name, for Explain (the data plane never
@@ -278,5 +273,3 @@ func (cs *Clients) byName(name string) *clientEntry {
 	}
 	return nil
 }
-
-func hostPort(host, port string) string { return net.JoinHostPort(host, port) }
