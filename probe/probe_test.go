@@ -208,10 +208,10 @@ func mustGather(t *testing.T, reg *prometheus.Registry) []*dto.MetricFamily {
 	return mfs
 }
 
-// TestProbeOnlyWhileAllowed: a connection the gate does not admit is never
-// dialled; once admitted it is probed at the next round; and Retain drops
-// the series of a named credential a reload removed.
-func TestProbeOnlyWhileAllowed(t *testing.T) {
+// goodEndpoint is an endpoint with a valid certificate for
+// good.partner.example, and its CA.
+func goodEndpoint(t *testing.T) (*certgen.CA, *certgen.HandshakeServer) {
+	t.Helper()
 	ca, err := certgen.NewCA("probe test CA")
 	if err != nil {
 		t.Fatal(err)
@@ -220,7 +220,14 @@ func TestProbeOnlyWhileAllowed(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	up := certgen.StartHandshakeServer(t, l)
+	return ca, certgen.StartHandshakeServer(t, l)
+}
+
+// TestProbeOnlyWhileAllowed: a connection the gate does not admit is never
+// dialled; once admitted it is probed at the next round; and Retain drops
+// the series of a named credential a reload removed.
+func TestProbeOnlyWhileAllowed(t *testing.T) {
+	ca, up := goodEndpoint(t)
 	e := newEnv(t, ca, map[string]string{"Good": up.Addr})
 	e.gate.block("conn_good", true)
 	e.prober.Round(context.Background())
@@ -253,15 +260,7 @@ func TestProbeOnlyWhileAllowed(t *testing.T) {
 // TestProbeRunRepeatsAndStops: Run probes again about every interval, and
 // stops when its context ends.
 func TestProbeRunRepeatsAndStops(t *testing.T) {
-	ca, err := certgen.NewCA("probe test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	l, err := ca.Server("good.partner.example")
-	if err != nil {
-		t.Fatal(err)
-	}
-	up := certgen.StartHandshakeServer(t, l)
+	ca, up := goodEndpoint(t)
 	e := newEnv(t, ca, map[string]string{"Good": up.Addr})
 	e.prober.opts.Settings = func() Settings { return Settings{Interval: 100 * time.Millisecond} }
 	ctx, cancel := context.WithCancel(context.Background())
