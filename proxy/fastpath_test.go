@@ -6,16 +6,18 @@ import (
 	"io"
 	"net"
 	"net/http"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
 
+	"github.com/callgate/callgate/proxy/h1"
 	"github.com/callgate/callgate/routing"
 )
 
-// TestFastPathPools: bodiless absolute-form requests take the fast path
-// (no Transport is made), reuse one pooled upstream connection, and a
-// reload empties the retired state's pool.
+// TestFastPathPools: bodiless absolute-form requests take the fast
+// engine's transport, reuse one pooled upstream connection, and a reload
+// empties the retired state's pool.
 func TestFastPathPools(t *testing.T) {
 	needFastEngine(t)
 	if testing.Short() {
@@ -41,44 +43,31 @@ func TestFastPathPools(t *testing.T) {
 	}
 	st := e.srv.state.Load()
 	d := st.snap.Routes.ByName("Plain")
-	if st.dest(d).transport.Load() != nil {
-		t.Error("a Transport was made for bodiless requests: the fast path was not taken")
-	}
-	p := st.dest(d).fast.Load()
-	if p == nil {
-		t.Fatal("no fast pool")
+	fast, ok := (*st.dest(d).upstream.Load()).(*h1.Transport)
+	if !ok {
+		t.Fatal("engine fast did not give the credential an h1.Transport")
 	}
 	// The proxy returns the connection to the pool just after the client
 	// has its last byte, so give it a moment.
-	idleConns := func() int {
-		p.mu.Lock()
-		defer p.mu.Unlock()
-		return len(p.free)
-	}
-	idle := idleConns()
-	for deadline := time.Now().Add(2 * time.Second); idle != 1 && time.Now().Before(deadline); idle = idleConns() {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if idle != 1 {
-		t.Errorf("fast pool holds %d idle connections, want 1", idle)
-	}
-	// A request with a body keeps the Transport.
-	res, err := c.Post(fmt.Sprintf("http://plain.partner.example:%d/base/post", e.plain.port), "text/plain", http.NoBody)
-	if err == nil {
-		res.Body.Close()
-	}
-	req, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("http://plain.partner.example:%d/base/put", e.plain.port), nil)
-	if res, err = c.Do(req); err != nil {
+	eventually(t, "the connection to be pooled by the fast engine", func() bool { return fast.IdleConns() == 1 })
+	// A request with a body goes to the http.Transport, on a connection
+	// of its own.
+	req, _ := http.NewRequest(http.MethodPut, fmt.Sprintf("http://plain.partner.example:%d/base/put", e.plain.port), strings.NewReader("x"))
+	res, err := c.Do(req)
+	if err != nil {
 		t.Fatal(err)
 	}
 	res.Body.Close()
-	if st.dest(d).transport.Load() == nil {
-		t.Error("PUT did not use the Transport")
+	if n := e.plain.conns.Load() - before; n != 2 {
+		t.Errorf("upstream accepted %d connections after a PUT, want 2 (one per transport)", n)
+	}
+	if n := fast.IdleConns(); n != 1 {
+		t.Errorf("fast pool holds %d connections after the PUT, want 1", n)
 	}
 
 	e.setCreds(e.creds)
-	if idle = idleConns(); idle != 0 {
-		t.Errorf("retired state's fast pool holds %d connections after reload, want 0", idle)
+	if n := fast.IdleConns(); n != 0 {
+		t.Errorf("retired state's fast pool holds %d connections after reload, want 0", n)
 	}
 }
 
@@ -138,41 +127,5 @@ func TestFastPathStaleRetry(t *testing.T) {
 				t.Errorf("endpoint accepted %d connections, want 3", n)
 			}
 		})
-	}
-}
-
-// TestFastPoolExpire: idle connections are closed after the idle timeout,
-// and a full pool closes what it cannot keep.
-func TestFastPoolExpire(t *testing.T) {
-	p := &fastPool{idle: 50 * time.Millisecond}
-	var retired atomic.Bool
-	a, b := net.Pipe()
-	defer b.Close()
-	p.put(newFastConn(a, "x:80"), &retired)
-	if got := p.get("y:80"); got != nil {
-		t.Fatal("got a connection for another address")
-	}
-	deadline := time.Now().Add(5 * time.Second)
-	for {
-		p.mu.Lock()
-		n := len(p.free)
-		p.mu.Unlock()
-		if n == 0 {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatal("idle connection not expired")
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if _, err := a.Write([]byte("x")); err == nil {
-		t.Error("expired connection still open")
-	}
-	retired.Store(true)
-	c, d := net.Pipe()
-	defer d.Close()
-	p.put(newFastConn(c, "x:80"), &retired)
-	if p.get("x:80") != nil {
-		t.Error("a retired state pooled a connection")
 	}
 }

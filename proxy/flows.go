@@ -15,8 +15,7 @@ type flow struct {
 	revoked <-chan struct{}
 	tunnel  bool
 	once    sync.Once
-	cancel  func()  // closes the tunnel or cancels the request
-	cut     fastCut // the fast path's cancel, kept here to save an allocation
+	cancel  func() // closes the tunnel or cancels the request
 	shard   *flowShard
 	// why says which of the reasons above stopped it, for the summary.
 	why atomic.Pointer[string]

@@ -16,22 +16,24 @@ import (
 	"github.com/callgate/callgate/routing"
 )
 
-// transportFor returns d's upstream transport, creating it on first use.
-// Its pool is keyed by the endpoint address the request URL carries, so a
-// new endpoint (a new Ready episode) never reuses a connection to the old.
-func (s *Server) transportFor(st *state, d *routing.Destination) *http.Transport {
+// transportFor returns d's upstream round tripper, creating it on first
+// use: the engine's, over an http.Transport made here. Its pool is keyed
+// by the endpoint address the request URL carries, so a new endpoint (a
+// new Ready episode) never reuses a connection to the old.
+func (s *Server) transportFor(st *state, d *routing.Destination) upstreamTransport {
 	ds := st.dest(d)
-	if t := ds.transport.Load(); t != nil {
-		return t
+	if u := ds.upstream.Load(); u != nil {
+		return *u
 	}
 	snap := st.snap
+	dial := func(ctx context.Context, _, addr string) (net.Conn, error) {
+		return s.dialAddr(ctx, snap, addr)
+	}
 	t := &http.Transport{
 		// The proxy never uses another proxy, and the address is the
 		// endpoint's (set by us in the request URL), never the client's.
-		Proxy: nil,
-		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
-			return s.dialAddr(ctx, snap, addr)
-		},
+		Proxy:       nil,
+		DialContext: dial,
 		// ServerName is the credential's host: the endpoint's certificate
 		// is verified against it, not against the endpoint DNS name.
 		TLSClientConfig:        d.TLS,
@@ -44,10 +46,18 @@ func (s *Server) transportFor(st *state, d *routing.Destination) *http.Transport
 		// Bodies pass through as the upstream sent them.
 		DisableCompression: true,
 	}
-	if ds.transport.CompareAndSwap(nil, t) {
-		return t
+	u := s.wire.transport(t, dial)
+	if ds.upstream.CompareAndSwap(nil, &u) {
+		return u
 	}
-	return ds.transport.Load()
+	return *ds.upstream.Load()
+}
+
+// upstreamTransport sends a named credential's requests to its endpoint;
+// both *http.Transport and the fast engine's transport are one.
+type upstreamTransport interface {
+	http.RoundTripper
+	CloseIdleConnections()
 }
 
 // maxIdlePerEndpoint bounds pooled idle connections per named credential.
@@ -59,24 +69,10 @@ const maxIdlePerEndpoint = 256
 // callout), keeps the injected credential out of the response.
 func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.Request, st *state, d *routing.Destination, revoked <-chan struct{}, sum *summary, guard *reflectGuard) {
 	// Revocation, the watchdog and a departed client end the exchange
-	// early. The fast path is cut by closing its endpoint connection; the
-	// Transport needs a context of its own.
-	fl := &flow{dest: d, revoked: revoked}
-	fast := s.engine == EngineFast && fastEligible(outreq, d)
-	var (
-		cut    *fastCut
-		ctx    context.Context
-		cancel context.CancelFunc
-	)
-	if fast {
-		cut = &fl.cut
-		fl.cancel = cut.do
-		defer context.AfterFunc(r.Context(), fl.cancel)()
-	} else {
-		ctx, cancel = context.WithCancel(r.Context())
-		defer cancel()
-		fl.cancel = cancel
-	}
+	// early, all by cancelling its request's context.
+	ctx, cancel := context.WithCancel(r.Context())
+	defer cancel()
+	fl := &flow{dest: d, revoked: revoked, cancel: cancel}
 	s.flows.add(fl)
 	defer s.flows.remove(fl)
 
@@ -107,22 +103,18 @@ func (s *Server) exchange(w http.ResponseWriter, r *http.Request, outreq *http.R
 		// net/http would drain or cut the body when we write the reply.
 		_ = rc.EnableFullDuplex()
 	}
-	var (
-		res *http.Response
-		err error
-	)
-	if fast {
-		res, err = s.fastRoundTrip(r.Context(), cut, st, d, outreq)
-	} else {
-		outreq = outreq.WithContext(ctx)
-		t := s.transportFor(st, d)
+	rt := s.transportFor(st, d)
+	// Checked after the response body is closed (and so maybe pooled):
+	// SetSnapshot marks a state retired before it empties the pools, so a
+	// connection pooled after that is closed here.
+	defer func() {
 		if st.retired.Load() {
-			defer t.CloseIdleConnections()
+			rt.CloseIdleConnections()
 		}
-		res, err = t.RoundTrip(outreq)
-	}
+	}()
+	res, err := rt.RoundTrip(outreq.WithContext(ctx))
 	if err != nil {
-		cutShort := (fast && cut.done()) || (!fast && ctx.Err() != nil)
+		cutShort := ctx.Err() != nil
 		switch {
 		case errClientGone(r, err):
 			sum.outcome, sum.status, sum.err = OutcomeClientGone, 499, err

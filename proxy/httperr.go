@@ -3,7 +3,6 @@ package proxy
 import (
 	"bytes"
 	"encoding/json"
-	"io"
 	"net"
 	"net/http"
 	"strconv"
@@ -13,61 +12,44 @@ import (
 // malformed request line or header (400), a header block over
 // MaxHeaderBytes (431), an unknown Transfer-Encoding (501), an unsupported
 // version (505). It writes them straight to the connection in one write,
-// with exactly these headers. errConn (a connection as the lane hands it
-// to net/http) recognises that write and sends the docs/refusals.md refusal
+// with exactly these headers. errConn (a connection as net/http gets
+// it) recognises that write and sends the docs/refusals.md refusal
 // instead — JSON body, Proxy-Status — so every refusal a client sees has
 // the same shape. A response that went through a handler
 // always has other headers (Date at least) and is never touched.
 const netHTTPErrorHeaders = "\r\nContent-Type: text/plain; charset=utf-8\r\nConnection: close\r\n\r\n"
 
-// errConn is a client connection net/http serves; hijack unwraps it, so
-// tunnels copy between the bare sockets. replay holds the bytes the lane
-// read before it handed the connection over: they are read first.
+// errConn is a client connection net/http serves (a *net.TCPConn, or the
+// fast engine's *h1.ReplayConn); unwrapClient unwraps it, so tunnels copy
+// between the bare sockets.
 type errConn struct {
-	*net.TCPConn
-	s      *Server
-	replay []byte
-}
-
-func (c *errConn) Read(p []byte) (int, error) {
-	if len(c.replay) > 0 {
-		n := copy(p, c.replay)
-		c.replay = c.replay[n:]
-		return n, nil
-	}
-	return c.TCPConn.Read(p)
-}
-
-// WriteTo keeps the replayed bytes first when the connection is copied
-// whole (the embedded socket's WriteTo would skip them).
-func (c *errConn) WriteTo(w io.Writer) (int64, error) {
-	var n int64
-	if len(c.replay) > 0 {
-		m, err := w.Write(c.replay)
-		n += int64(m)
-		c.replay = c.replay[m:]
-		if err != nil {
-			return n, err
-		}
-	}
-	m, err := c.TCPConn.WriteTo(w)
-	return n + m, err
+	net.Conn
+	s *Server
 }
 
 func (c *errConn) Write(p []byte) (int, error) {
 	if code, ok := netHTTPError(p); ok {
-		if _, err := c.TCPConn.Write(c.s.rewriteNetHTTPError(code)); err != nil {
+		if _, err := c.Conn.Write(c.s.rewriteNetHTTPError(code)); err != nil {
 			return 0, err
 		}
 		return len(p), nil
 	}
 	if out, ok := refusalPhrase(p); ok {
-		if _, err := c.TCPConn.Write(out); err != nil {
+		if _, err := c.Conn.Write(out); err != nil {
 			return 0, err
 		}
 		return len(p), nil
 	}
-	return c.TCPConn.Write(p)
+	return c.Conn.Write(p)
+}
+
+// CloseWrite lets net/http half-close before its final close, as it does
+// on a bare TCP connection.
+func (c *errConn) CloseWrite() error {
+	if cw, ok := c.Conn.(interface{ CloseWrite() error }); ok {
+		return cw.CloseWrite()
+	}
+	return errNoCloseWrite
 }
 
 // netHTTPError reports whether p is one of net/http's own error answers,
@@ -119,12 +101,4 @@ func (s *Server) rewriteNetHTTPError(code int) []byte {
 	b = strconv.AppendInt(b, int64(len(body)), 10)
 	b = append(b, "\r\n\r\n"...)
 	return append(b, body...)
-}
-
-// unwrapClient returns the bare socket of a hijacked client connection.
-func unwrapClient(c net.Conn) net.Conn {
-	if ec, ok := c.(*errConn); ok && len(ec.replay) == 0 {
-		return ec.TCPConn
-	}
-	return c
 }

@@ -1,7 +1,10 @@
 package proxy
 
 import (
+	"go/parser"
+	"go/token"
 	"os/exec"
+	"path/filepath"
 	"strings"
 	"testing"
 )
@@ -24,6 +27,42 @@ func TestProxyImportsStayOnTheDataPlane(t *testing.T) {
 		} {
 			if strings.HasPrefix(dep, banned) {
 				t.Errorf("proxy depends on %s", dep)
+			}
+		}
+	}
+}
+
+// TestEngineBehindTheSeams: the wire engine package knows no policy (it
+// imports nothing of callgate's but raw socket I/O), and of the data
+// plane's own files only engine.go knows it exists: the pipeline sees
+// net/http's types whichever engine wrote them.
+func TestEngineBehindTheSeams(t *testing.T) {
+	out, err := exec.Command("go", "list", "-deps", "./h1").Output()
+	if err != nil {
+		t.Skipf("go list unavailable: %v", err)
+	}
+	for _, dep := range strings.Fields(string(out)) {
+		if strings.HasPrefix(dep, "github.com/callgate/callgate/") &&
+			dep != "github.com/callgate/callgate/proxy/h1" && dep != "github.com/callgate/callgate/internal/rawio" {
+			t.Errorf("proxy/h1 depends on %s", dep)
+		}
+	}
+	files, err := filepath.Glob("*.go")
+	if err != nil {
+		t.Fatal(err)
+	}
+	fset := token.NewFileSet()
+	for _, name := range files {
+		if strings.HasSuffix(name, "_test.go") || name == "engine.go" {
+			continue
+		}
+		f, err := parser.ParseFile(fset, name, nil, parser.ImportsOnly)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, imp := range f.Imports {
+			if strings.Contains(imp.Path.Value, "/proxy/h1") || strings.Contains(imp.Path.Value, "/internal/rawio") {
+				t.Errorf("%s imports %s: only engine.go may know the engine", name, imp.Path.Value)
 			}
 		}
 	}

@@ -175,9 +175,11 @@ func newLTEnv(t *testing.T, tweak ...func(*Options)) (*env, *ltUpstream) {
 // laneConns is the number of connections the lane itself holds (a
 // connection handed to net/http has left it).
 func (e *env) laneConns() int {
-	e.srv.lanes.mu.Lock()
-	defer e.srv.lanes.mu.Unlock()
-	return len(e.srv.lanes.conns)
+	fw, ok := e.srv.wire.(*fastWire)
+	if !ok {
+		return 0
+	}
+	return fw.lane.LaneConns()
 }
 
 // ltClient is one raw client connection to the proxy listener.
@@ -636,8 +638,8 @@ func TestLaneHeaderSizes(t *testing.T) {
 		onLane bool
 	}{
 		{"just under 4 KiB", 4000, true},
-		{"exactly 4 KiB", laneBufSize, true},
-		{"one byte over 4 KiB", laneBufSize + 1, false},
+		{"exactly 4 KiB", 4 << 10, true},
+		{"one byte over 4 KiB", 4<<10 + 1, false},
 		{"just over 4 KiB", 5000, false},
 		{"just under max header bytes", maxHeader - 100, false},
 	} {

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"net"
 	"net/http"
 	"net/url"
 	"strconv"
@@ -60,12 +59,7 @@ func (s *Server) isSelf(u *url.URL) bool {
 func (s *Server) servesPort(p uint16) bool {
 	s.lnMu.Lock()
 	defer s.lnMu.Unlock()
-	for l := range s.listeners {
-		if a, ok := l.Addr().(*net.TCPAddr); ok && a.Port == int(p) {
-			return true
-		}
-	}
-	return false
+	return s.ports[p] > 0
 }
 
 // calloutTarget is r's escaped path when r is the callout form — origin

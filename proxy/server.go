@@ -3,11 +3,11 @@
 // /callout/{Name}/ form — behind the Ready-and-warm gate, dialing only the
 // endpoint DNS names that connstate reports.
 //
-// Requests are parsed by net/http's parser: bodiless HTTP/1.1 requests on
-// the lane (lane.go), everything else by net/http's server (header size and
-// read time limits, request smuggling defences); CONNECT tunnels are
-// hijacked and handed to internal/tunnel. The hot path loads the routing snapshot
-// and asks the Gate with atomic loads only.
+// The request forms and their rules are one pipeline (pipeline.go), an
+// http.Handler; the wire engines that read client requests and send
+// upstream ones meet it at net/http's seams (engine.go). CONNECT tunnels
+// are hijacked and handed to internal/tunnel. The hot path loads the
+// routing snapshot and asks the Gate with atomic loads only.
 package proxy
 
 import (
@@ -86,10 +86,9 @@ const netHTTPHeaderSlack = 4096
 type Engine uint8
 
 const (
-	// EngineFast serves bodiless keep-alive requests on the lane (lane.go)
-	// and sends bodiless plain-http requests on the fast path
-	// (fastpath.go); everything else goes to net/http, as with
-	// EngineStdlib. It is the default.
+	// EngineFast serves bodiless keep-alive requests and sends bodiless
+	// plain-http requests with package h1; everything else goes to
+	// net/http, as with EngineStdlib. It is the default.
 	EngineFast Engine = iota
 	// EngineStdlib uses net/http's Server for every client request and an
 	// http.Transport for every upstream request.
@@ -167,12 +166,11 @@ type Server struct {
 
 	maxHeaderBytes     int // for the message of net/http's 431 (httperr.go)
 	maxRespHeaderBytes int64
-	engine             Engine
+	wire               wire // the engine (engine.go)
 
-	self      selfAddr
-	lanes     lanes // connections the lane serves (lane.go)
-	lnMu      sync.Mutex
-	listeners map[*laneListener]struct{}
+	self  selfAddr
+	lnMu  sync.Mutex
+	ports map[uint16]int // the ports Serve listens on, for isSelf
 }
 
 // New returns a Server with an empty snapshot (every destination unknown)
@@ -209,7 +207,6 @@ func New(opts Options) (*Server, error) {
 	if s.maxRespHeaderBytes <= 0 {
 		s.maxRespHeaderBytes = DefaultMaxResponseHeaderBytes
 	}
-	s.engine = opts.Engine
 	s.self = newSelfAddr(opts.SelfNames)
 	// net/http's own messages (malformed requests it answers itself, TLS
 	// handshake failures) are client-triggered: debug, not noise.
@@ -231,6 +228,7 @@ func New(opts Options) (*Server, error) {
 		TLSNextProto:                 map[string]func(*http.Server, *tls.Conn, http.Handler){},
 		DisableGeneralOptionsHandler: true,
 	}
+	s.wire = s.newWire(opts.Engine)
 	return s, nil
 }
 
@@ -267,23 +265,7 @@ func (s *Server) Handler() http.Handler { return s }
 // the open tunnels and waits for them, all within ctx. When ctx ends first
 // the remaining requests and tunnels are cut and ctx's error returned.
 func (s *Server) Shutdown(ctx context.Context) error {
-	// Listeners first, so no connection is accepted only to be closed;
-	// then the lane and net/http's server drain side by side.
-	s.lanes.closing.Store(true)
-	s.lnMu.Lock()
-	for l := range s.listeners {
-		_ = l.Close()
-	}
-	s.lnMu.Unlock()
-	laneDone := make(chan error, 1)
-	go func() { laneDone <- s.lanes.drain(ctx) }()
-	err := s.hs.Shutdown(ctx)
-	if err != nil {
-		_ = s.hs.Close()
-	}
-	if lerr := <-laneDone; err == nil {
-		err = lerr
-	}
+	err := s.wire.shutdown(ctx)
 	s.flows.stopAll()
 	done := make(chan struct{})
 	go func() {
@@ -384,10 +366,4 @@ func (sum *summary) bind(st *state, d *routing.Destination) {
 // context was cancelled) rather than an upstream problem.
 func errClientGone(r *http.Request, err error) bool {
 	return r.Context().Err() != nil && errors.Is(err, context.Canceled)
-}
-
-// netHTTPHeaderLimit is how many header bytes net/http's server reads
-// before it answers 431.
-func (s *Server) netHTTPHeaderLimit() int {
-	return s.hs.MaxHeaderBytes + netHTTPHeaderSlack
 }

@@ -1,7 +1,6 @@
 package proxy
 
 import (
-	"net/http"
 	"sync/atomic"
 
 	"github.com/callgate/callgate/routing"
@@ -42,15 +41,12 @@ type destState struct {
 	// held counts this credential's open tunnels and requests for
 	// Limits; like m it is carried across reloads by name.
 	held *credHeld
-	// transport pools keep-alive connections to this credential's
+	// upstream pools keep-alive connections to this credential's
 	// endpoint for the absolute and callout forms. One per credential:
 	// its TLS config (ServerName, roots, client certificate) is the
 	// credential's, so two credentials on one endpoint never share a
 	// verified connection.
-	transport atomic.Pointer[http.Transport]
-	// fast pools the fast path's connections (fastpath.go), per
-	// credential like transport.
-	fast atomic.Pointer[fastPool]
+	upstream atomic.Pointer[upstreamTransport]
 	// addr remembers the endpoint address last built for this credential.
 	addr atomic.Pointer[joinedAddr]
 }
@@ -95,16 +91,13 @@ func newState(snap *Snapshot, prev *state, m *Metrics) *state {
 // dest returns d's derived state. d must come from this state's table.
 func (st *state) dest(d *routing.Destination) *destState { return &st.dests[d.Index] }
 
-// closeIdle closes the pooled connections of every transport and fast
-// pool: the state was replaced, so nothing new will use them. In-flight
-// exchanges keep theirs until they end.
+// closeIdle closes the pooled connections of every upstream: the state
+// was replaced, so nothing new will use them. In-flight exchanges keep
+// theirs until they end.
 func (st *state) closeIdle() {
 	for i := range st.dests {
-		if t := st.dests[i].transport.Load(); t != nil {
-			t.CloseIdleConnections()
-		}
-		if p := st.dests[i].fast.Load(); p != nil {
-			p.closeAll()
+		if u := st.dests[i].upstream.Load(); u != nil {
+			(*u).CloseIdleConnections()
 		}
 	}
 }

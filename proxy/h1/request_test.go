@@ -1,4 +1,4 @@
-package proxy
+package h1
 
 import (
 	"bufio"
@@ -8,9 +8,9 @@ import (
 	"testing"
 )
 
-// TestWriteFastRequestMatchesWrite: the fast request writer sends exactly
+// TestWriteRequestMatchesWrite: the request writer sends exactly
 // what http.Request.Write sends, or declines.
-func TestWriteFastRequestMatchesWrite(t *testing.T) {
+func TestWriteRequestMatchesWrite(t *testing.T) {
 	type tc struct {
 		name   string
 		method string
@@ -45,7 +45,7 @@ func TestWriteFastRequestMatchesWrite(t *testing.T) {
 				t.Fatal(err)
 			}
 			bw := bufio.NewWriter(&got)
-			_, wrote := writeFastRequest(bw, req, nil)
+			_, wrote := writeRequest(bw, req, nil)
 			_ = bw.Flush()
 			if wrote != c.wrote {
 				t.Fatalf("wrote = %v, want %v", wrote, c.wrote)

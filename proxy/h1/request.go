@@ -1,4 +1,4 @@
-package proxy
+package h1
 
 import (
 	"bufio"
@@ -7,13 +7,13 @@ import (
 	"strings"
 )
 
-// writeFastRequest writes a fast-path request (fastEligible: no body, no
+// writeRequest writes a request Transport carries (Carries: no body, no
 // trailers) as http.Request.Write would — the same bytes, which
-// TestWriteFastRequestMatchesWrite checks — without its fmt calls and
+// TestWriteRequestMatchesWrite checks — without its fmt calls and
 // transfer writer. It reports false, having written nothing, for a request
 // it does not handle (a Host needing Punycode or zone removal, control
 // characters in the target), which the caller then writes with Write.
-func writeFastRequest(bw *bufio.Writer, req *http.Request, keys []string) ([]string, bool) {
+func writeRequest(bw *bufio.Writer, req *http.Request, keys []string) ([]string, bool) {
 	host := req.Host
 	if host == "" {
 		host = req.URL.Host

@@ -1,4 +1,4 @@
-package proxy
+package h1
 
 import (
 	"bufio"
@@ -11,6 +11,8 @@ import (
 	"time"
 
 	"net/textproto"
+
+	"golang.org/x/net/http/httpguts"
 )
 
 // laneWriter is the http.ResponseWriter of a lane request. It frames the
@@ -36,6 +38,7 @@ type laneWriter struct {
 	err         error // the first write error; the connection is done
 
 	keys []string // sorted field names, reused
+	line []byte   // the status line, reused
 }
 
 func (w *laneWriter) reset(lc *laneConn, req *http.Request) {
@@ -45,7 +48,7 @@ func (w *laneWriter) reset(lc *laneConn, req *http.Request) {
 	} else {
 		clear(h)
 	}
-	*w = laneWriter{lc: lc, req: req, header: h, keys: w.keys[:0], remaining: -1}
+	*w = laneWriter{lc: lc, req: req, header: h, keys: w.keys[:0], line: w.line[:0], remaining: -1}
 }
 
 func (w *laneWriter) Header() http.Header { return w.header }
@@ -55,7 +58,7 @@ func (w *laneWriter) WriteHeader(code int) {
 		return
 	}
 	if code < 100 || code > 999 {
-		panic("proxy: invalid WriteHeader code " + strconv.Itoa(code))
+		panic("h1: invalid WriteHeader code " + strconv.Itoa(code))
 	}
 	if code >= 100 && code <= 199 && code != http.StatusSwitchingProtocols {
 		// An informational response goes out at once; the final one follows.
@@ -216,7 +219,7 @@ func (w *laneWriter) writeHead(done bool) {
 		}
 	}
 	if w.req.Close || w.lc.s.lanes.closing.Load() || code == http.StatusSwitchingProtocols ||
-		namedByConnection(h["Connection"], "close") {
+		httpguts.HeaderValuesContainsToken(h["Connection"], "close") {
 		w.closeAfter = true
 	}
 	if w.closeAfter {
@@ -229,20 +232,16 @@ func (w *laneWriter) writeHead(done bool) {
 // name order (trailer fields excepted), as net/http does.
 func (w *laneWriter) writeStatusAndFields(code int, chunked bool) {
 	bw := w.lc.bw
-	var num [8]byte
-	_, _ = bw.WriteString("HTTP/1.1 ")
-	_, _ = bw.Write(strconv.AppendInt(num[:0], int64(code), 10))
-	_ = bw.WriteByte(' ')
-	if text := http.StatusText(code); text != "" {
-		_, _ = bw.WriteString(text)
+	b := append(w.line[:0], "HTTP/1.1 "...)
+	b = strconv.AppendInt(b, int64(code), 10)
+	b = append(b, ' ')
+	if w.lc.s.AppendReason != nil {
+		b = w.lc.s.AppendReason(b, code, w.header)
 	} else {
-		_, _ = bw.WriteString("status code ")
-		_, _ = bw.Write(strconv.AppendInt(num[:0], int64(code), 10))
+		b = AppendStatusText(b, code)
 	}
-	if rc := w.header[refusalCodeHeader]; len(rc) == 1 && code >= 400 {
-		_, _ = bw.Write(appendReasonCode(num[:0], rc[0]))
-	}
-	_, _ = bw.WriteString("\r\n")
+	w.line = append(b, "\r\n"...)
+	_, _ = bw.Write(w.line)
 	keys := w.keys[:0]
 	for k := range w.header {
 		if !strings.HasPrefix(k, http.TrailerPrefix) {
@@ -329,4 +328,13 @@ func httpDate() string {
 	d := &dateCache{sec: now.Unix(), text: now.UTC().Format(http.TimeFormat)}
 	lastDate.Store(d)
 	return d.text
+}
+
+// AppendStatusText appends net/http's reason phrase for code ("status
+// code N" for one it does not know), as its server writes it.
+func AppendStatusText(b []byte, code int) []byte {
+	if text := http.StatusText(code); text != "" {
+		return append(b, text...)
+	}
+	return strconv.AppendInt(append(b, "status code "...), int64(code), 10)
 }

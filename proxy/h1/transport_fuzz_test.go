@@ -1,19 +1,19 @@
-package proxy
+package h1
 
 import (
 	"bufio"
 	"bytes"
 	"context"
+	"errors"
 	"io"
 	"net"
 	"net/http"
 	"net/url"
 	"reflect"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
-
-	"github.com/callgate/callgate/routing"
 )
 
 // scriptedUpstream is a loopback endpoint that reads one request head on
@@ -66,10 +66,35 @@ func (u *scriptedUpstream) DialContext(ctx context.Context, network, _ string) (
 	return d.DialContext(ctx, network, u.ln.Addr().String())
 }
 
-// upstreamOutcome is what a client of the proxy would get from one
-// upstream response: the refusal code, or the response as relayed.
+// errClass is what a caller can tell apart in a round trip's error: the
+// header cap, a timeout, or any other failure (callgate answers each
+// differently).
+type errClass uint8
+
+const (
+	errNone errClass = iota
+	errHeaderTooLarge
+	errTimeout
+	errFailed
+)
+
+func classOf(err error) errClass {
+	var ne net.Error
+	switch {
+	case err == nil:
+		return errNone
+	case errors.Is(err, ErrResponseHeaderTooLarge), strings.Contains(err.Error(), "server response headers exceeded"):
+		return errHeaderTooLarge
+	case errors.As(err, &ne) && ne.Timeout():
+		return errTimeout
+	}
+	return errFailed
+}
+
+// upstreamOutcome is what a caller gets from one upstream response: the
+// class of the error, or the response.
 type upstreamOutcome struct {
-	Code       Code
+	Class      errClass
 	Status     int
 	Header     http.Header
 	Body       []byte
@@ -80,18 +105,17 @@ type upstreamOutcome struct {
 
 func outcomeOf(res *http.Response, err error) upstreamOutcome {
 	if err != nil {
-		code, _ := classifyUpstream(err)
-		return upstreamOutcome{Code: code, err: err}
+		return upstreamOutcome{Class: classOf(err), err: err}
 	}
 	defer res.Body.Close()
 	body, berr := io.ReadAll(io.LimitReader(res.Body, 1<<20))
 	return upstreamOutcome{Status: res.StatusCode, Header: res.Header, Body: body, BodyFailed: berr != nil, Trailer: res.Trailer}
 }
 
-// FuzzUpstreamResponse holds the fast path to http.Transport on what an
-// endpoint answers: for any bytes, both refuse with the same code (the
-// response header cap included) or relay the same status, header, body
-// and trailers.
+// FuzzUpstreamResponse holds Transport to http.Transport on what an
+// endpoint answers: for any bytes, both fail in the same way (the
+// response header cap included) or give the same status, header, body and
+// trailers.
 func FuzzUpstreamResponse(f *testing.F) {
 	for _, seed := range []string{
 		"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok",
@@ -128,33 +152,28 @@ func FuzzUpstreamResponse(f *testing.F) {
 // the fuzzer reaches it.
 const relayLimit = 8 << 10
 
-// newUpstreamRelay returns a function that sends a GET on the fast path
-// and on the Transport to an endpoint answering resp, and what each gives.
+// newUpstreamRelay returns a function that sends a GET with Transport and
+// with http.Transport, configured alike, to an endpoint answering resp,
+// and what each gives.
 func newUpstreamRelay(tb testing.TB) func(resp []byte) (fast, std upstreamOutcome) {
-	dialer := startScriptedUpstream(tb)
-	s, err := New(Options{Gate: newFakeGate(), Dial: dialer, MaxResponseHeaderBytes: relayLimit,
-		Timeouts: Timeouts{ResponseHeader: 2 * time.Second, Dial: time.Second}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	table, err := routing.Compile([]routing.Credential{{Name: "Fuzz", URL: "http://fuzz.example", Connection: "c"}})
-	if err != nil {
-		tb.Fatal(err)
-	}
-	s.SetSnapshot(&Snapshot{Routes: table})
-	st := s.state.Load()
-	d := table.ByName("Fuzz")
+	up := startScriptedUpstream(tb)
+	stdT := &http.Transport{DialContext: up.DialContext, ResponseHeaderTimeout: 2 * time.Second,
+		MaxResponseHeaderBytes: relayLimit, DisableCompression: true}
+	fastT := &Transport{Fallback: stdT, DialContext: up.DialContext, ResponseHeaderTimeout: 2 * time.Second,
+		MaxResponseHeaderBytes: relayLimit}
 	newReq := func() *http.Request {
 		return &http.Request{Method: http.MethodGet, URL: &url.URL{Scheme: "http", Host: "vpce.example:80", Path: "/"},
 			Proto: "HTTP/1.1", ProtoMajor: 1, ProtoMinor: 1, Header: http.Header{}, Host: "fuzz.example"}
 	}
+	if !Carries(newReq()) {
+		tb.Fatal("Transport would hand the relay's request to its fallback: the comparison would be with itself")
+	}
 	return func(resp []byte) (upstreamOutcome, upstreamOutcome) {
-		dialer.resp.Store(&resp)
-		fast := outcomeOf(s.fastRoundTrip(context.Background(), &fastCut{}, st, d, newReq()))
-		s.fastPoolFor(st, d).closeAll()
-		tr := s.transportFor(st, d)
-		std := outcomeOf(tr.RoundTrip(newReq()))
-		tr.CloseIdleConnections()
+		up.resp.Store(&resp)
+		fast := outcomeOf(fastT.RoundTrip(newReq()))
+		fastT.pool.closeAll()
+		std := outcomeOf(stdT.RoundTrip(newReq()))
+		stdT.CloseIdleConnections()
 		return fast, std
 	}
 }
@@ -166,20 +185,20 @@ func TestUpstreamRelayOutcomes(t *testing.T) {
 	pad := func(n int) string { return string(bytes.Repeat([]byte("h"), n)) }
 	for _, tc := range []struct {
 		resp   string
-		code   Code
+		class  errClass
 		status int
 		body   string
 	}{
 		{"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok", 0, 200, "ok"},
 		{"HTTP/1.1 200 OK\r\nX-Big: " + pad(relayLimit-100) + "\r\nContent-Length: 2\r\n\r\nok", 0, 200, "ok"},
-		{"HTTP/1.1 200 OK\r\nX-Big: " + pad(relayLimit) + "\r\n\r\n", CodeUpstreamHeaderTooLarge, 0, ""},
-		{"HTTP/1.1 103 Early Hints\r\nX-A: " + pad(relayLimit/2) + "\r\n\r\nHTTP/1.1 200 OK\r\nX-B: " + pad(relayLimit/2) + "\r\n\r\n", CodeUpstreamHeaderTooLarge, 0, ""},
-		{"garbage\r\n\r\n", CodeUpstreamUnreachable, 0, ""},
+		{"HTTP/1.1 200 OK\r\nX-Big: " + pad(relayLimit) + "\r\n\r\n", errHeaderTooLarge, 0, ""},
+		{"HTTP/1.1 103 Early Hints\r\nX-A: " + pad(relayLimit/2) + "\r\n\r\nHTTP/1.1 200 OK\r\nX-B: " + pad(relayLimit/2) + "\r\n\r\n", errHeaderTooLarge, 0, ""},
+		{"garbage\r\n\r\n", errFailed, 0, ""},
 	} {
 		fast, std := relay([]byte(tc.resp))
-		for name, o := range map[string]upstreamOutcome{"fast path": fast, "transport": std} {
-			if o.Code != tc.code || o.Status != tc.status || string(o.Body) != tc.body {
-				t.Errorf("%s, response %.60q: code %v status %d body %q; want %v %d %q", name, tc.resp, o.Code, o.Status, o.Body, tc.code, tc.status, tc.body)
+		for name, o := range map[string]upstreamOutcome{"h1": fast, "net/http": std} {
+			if o.Class != tc.class || o.Status != tc.status || string(o.Body) != tc.body {
+				t.Errorf("%s, response %.60q: class %v status %d body %q; want %v %d %q", name, tc.resp, o.Class, o.Status, o.Body, tc.class, tc.status, tc.body)
 			}
 		}
 	}

@@ -1,4 +1,4 @@
-package proxy
+package h1
 
 import (
 	"bufio"
@@ -67,7 +67,7 @@ func newNetHTTPReference() *netHTTPReference {
 			ref.seen <- seenOf(r)
 			w.WriteHeader(http.StatusNoContent)
 		}),
-		MaxHeaderBytes:               DefaultMaxHeaderBytes,
+		MaxHeaderBytes:               64 << 10,
 		DisableGeneralOptionsHandler: true,
 		ErrorLog:                     nil,
 	}
