@@ -91,12 +91,13 @@ func (t *Transport) RoundTrip(req *http.Request) (*http.Response, error) {
 	if err := ctx.Err(); err != nil {
 		return nil, err
 	}
-	c := &cut{}
+	// One allocation for the cut and the body it guards.
+	x := &exchange{}
 	stop := noStop
 	if ctx.Done() != nil {
-		stop = context.AfterFunc(ctx, c.do)
+		stop = context.AfterFunc(ctx, x.cut.do)
 	}
-	res, err := t.roundTrip(ctx, c, req)
+	res, err := t.roundTrip(ctx, x, req)
 	if err != nil {
 		stop()
 		if cerr := ctx.Err(); cerr != nil {
@@ -132,7 +133,13 @@ func (t *Transport) CloseIdleConnections() {
 	}
 }
 
-func (t *Transport) roundTrip(ctx context.Context, ct *cut, req *http.Request) (*http.Response, error) {
+// exchange is one round trip's cut and response body.
+type exchange struct {
+	cut  cut
+	body body
+}
+
+func (t *Transport) roundTrip(ctx context.Context, x *exchange, req *http.Request) (*http.Response, error) {
 	addr := canonicalAddr(req)
 	for attempt := 0; ; attempt++ {
 		var c *conn
@@ -147,7 +154,7 @@ func (t *Transport) roundTrip(ctx context.Context, ct *cut, req *http.Request) (
 			}
 			c = newConn(nc, addr)
 		}
-		res, err := t.send(ct, c, req)
+		res, err := t.send(x, c, req)
 		if err == nil && reused && res.StatusCode == http.StatusRequestTimeout {
 			// Most likely the 408 the origin sent while the connection
 			// sat idle (http.Transport drops those too): retry on a fresh
@@ -223,7 +230,8 @@ func (c *conn) Read(p []byte) (int, error) {
 // send writes req on c and reads the final response's headers. The
 // returned body gives c back to the pool when it was read to its end. A
 // cut closes c, which fails the pending read or write.
-func (t *Transport) send(ct *cut, c *conn, req *http.Request) (_ *http.Response, err error) {
+func (t *Transport) send(x *exchange, c *conn, req *http.Request) (_ *http.Response, err error) {
+	ct := &x.cut
 	if !ct.arm(c.nc) {
 		return nil, context.Canceled
 	}
@@ -274,7 +282,8 @@ func (t *Transport) send(ct *cut, c *conn, req *http.Request) (_ *http.Response,
 			return nil, err
 		}
 	}
-	b := &body{src: res.Body, c: c, p: &t.pool, cut: ct,
+	b := &x.body
+	*b = body{src: res.Body, c: c, p: &t.pool, cut: ct,
 		keep: !res.Close && res.StatusCode != http.StatusSwitchingProtocols}
 	if res.Body == http.NoBody {
 		b.eof = true
