@@ -12,6 +12,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callgate/callgate/access"
 )
 
 // oddUser's password needs percent-encoding in a proxy URL.
@@ -30,8 +32,8 @@ func TestProxyAuthClientStacks(t *testing.T) {
 		t.Skip("integration: real clients")
 	}
 	e := newEnv(t)
-	e.setAccess(testClients(t, ProxyAuth{Required: true},
-		Client{Name: "odd", Username: oddUser, Password: []byte(oddPass), Permit: []string{"Plain", "Partner"}}), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{Required: true},
+		access.Client{Name: "odd", Username: oddUser, Password: []byte(oddPass), Permit: []string{"Plain", "Partner"}}), access.Limits{})
 	_, port, _ := strings.Cut(e.addr, ":")
 	withUser := func(user, pass string) string {
 		return "http://" + url.UserPassword(user, pass).String() + "@127.0.0.1:" + port

@@ -6,7 +6,6 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -17,8 +16,8 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-	"golang.org/x/time/rate"
 
+	"github.com/callgate/callgate/access"
 	"github.com/callgate/callgate/internal/testwait"
 )
 
@@ -110,10 +109,10 @@ func TestAuthThrottleOneConnection(t *testing.T) {
 	}
 	e := newEnv(t)
 	const burst = 5
-	e.setAccess(testClients(t, ProxyAuth{Required: true, Throttle: AuthThrottle{
-		PerSource: Rate{PerSecond: never, Burst: burst},
-		PerUser:   Rate{PerSecond: never, Burst: 1000},
-	}}), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{Required: true, Throttle: access.AuthThrottle{
+		PerSource: access.Rate{PerSecond: never, Burst: burst},
+		PerUser:   access.Rate{PerSecond: never, Burst: 1000},
+	}}), access.Limits{})
 	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	pc := e.clientFrom(t, "127.0.0.1")
 	const tries = 4 * burst
@@ -130,13 +129,13 @@ func TestAuthThrottleOneConnection(t *testing.T) {
 	if n := pc.dials.Load(); n != 1 {
 		t.Errorf("%d connections, want the guesses on one keep-alive connection", n)
 	}
-	if n := e.srv.auth.compared.Load(); n != burst {
+	if n := e.srv.auth.Compared(); n != burst {
 		t.Errorf("bcrypt ran %d times for %d guesses, want %d (the burst only)", n, tries, burst)
 	}
 	// Otherwise a guesser would still tell its hit from the 200.
 	res, body := pc.get(t, plain, basicAuth(hashedUser, hashedPass))
 	assertThrottled(t, res, body)
-	if n := e.srv.auth.compared.Load(); n != burst {
+	if n := e.srv.auth.Compared(); n != burst {
 		t.Errorf("the throttled right password was checked (%d comparisons)", n)
 	}
 	for reason, want := range map[string]float64{"wrong_credentials": burst, "throttled": tries - burst + 1, "malformed": 0, "busy": 0} {
@@ -161,9 +160,9 @@ func TestAuthThrottleRecovers(t *testing.T) {
 	// One token every 2 s: long against a loopback round trip, short
 	// enough to wait for.
 	const perSecond, burst = 0.5, 3
-	e.setAccess(testClients(t, ProxyAuth{Required: true, Throttle: AuthThrottle{
-		PerSource: Rate{PerSecond: perSecond, Burst: burst},
-	}}), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{Required: true, Throttle: access.AuthThrottle{
+		PerSource: access.Rate{PerSecond: perSecond, Burst: burst},
+	}}), access.Limits{})
 	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	pc := e.clientFrom(t, "127.0.0.1")
 	right := basicAuth(plainUser, plainPass)
@@ -200,13 +199,13 @@ func TestAuthThrottleRecovers(t *testing.T) {
 	if !refused {
 		t.Fatal("the machine stalled past a refill in every round; nothing shown")
 	}
-	before := e.srv.auth.compared.Load()
+	before := e.srv.auth.Compared()
 	testwait.Until(t, 10*time.Second, "the right password to work after the bucket refills", func() bool {
 		res, _ := pc.get(t, plain, right)
 		return res.StatusCode == http.StatusOK
 	})
-	if e.srv.auth.compared.Load() != before+1 {
-		t.Errorf("%d comparisons while waiting, want 1: throttled polls must not be checked", e.srv.auth.compared.Load()-before)
+	if e.srv.auth.Compared() != before+1 {
+		t.Errorf("%d comparisons while waiting, want 1: throttled polls must not be checked", e.srv.auth.Compared()-before)
 	}
 	// The bucket holds about one token now; were successes charged, the
 	// second of these would be refused.
@@ -225,10 +224,10 @@ func TestAuthThrottleSources(t *testing.T) {
 		t.Skip("integration: real listeners")
 	}
 	e := newEnv(t)
-	e.setAccess(testClients(t, ProxyAuth{Required: true, Throttle: AuthThrottle{
-		PerSource: Rate{PerSecond: never, Burst: 3},
-		PerUser:   Rate{PerSecond: never, Burst: 5},
-	}}), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{Required: true, Throttle: access.AuthThrottle{
+		PerSource: access.Rate{PerSecond: never, Burst: 3},
+		PerUser:   access.Rate{PerSecond: never, Burst: 5},
+	}}), access.Limits{})
 	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	status := func(pc *proxyClient, auth string) int {
 		t.Helper()
@@ -262,10 +261,10 @@ func TestAuthThrottleSources(t *testing.T) {
 			t.Fatalf("c, failure %d: %d, want 407", i, st)
 		}
 	}
-	compared := e.srv.auth.compared.Load()
+	compared := e.srv.auth.Compared()
 	res, body = d.get(t, plain, basicAuth(plainUser, plainPass))
 	assertThrottled(t, res, body)
-	if e.srv.auth.compared.Load() != compared {
+	if e.srv.auth.Compared() != compared {
 		t.Error("the throttled user's password was checked")
 	}
 	// The user is throttled, not the sources: other users and tokens pass.
@@ -301,38 +300,25 @@ func TestAuthBcryptSlotBound(t *testing.T) {
 		t.Fatal(err)
 	}
 	e := newEnv(t)
-	e.setAccess(testClients(t, ProxyAuth{Required: true, BcryptWait: 50 * time.Millisecond,
+	e.setAccess(testClients(t, access.ProxyAuth{Required: true, BcryptWait: 50 * time.Millisecond,
 		// One failure empties the source: a busy answer that charged
 		// one would show as a 429 below.
-		Throttle: AuthThrottle{PerSource: Rate{PerSecond: never, Burst: 1}}},
-		Client{Name: "hashed4", Username: user4, PasswordHash: hash4, Permit: []string{"Plain"}},
-	), Limits{})
+		Throttle: access.AuthThrottle{PerSource: access.Rate{PerSecond: never, Burst: 1}}},
+		access.Client{Name: "hashed4", Username: user4, PasswordHash: hash4, Permit: []string{"Plain"}},
+	), access.Limits{})
 	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	pc := e.clientFrom(t, "127.0.0.1")
 	if res, body := pc.get(t, plain, basicAuth(hashedUser, hashedPass)); res.StatusCode != 200 {
 		t.Fatalf("first login: %d %s", res.StatusCode, body)
 	}
 
-	// Hold every slot, as a flood of wrong passwords would.
-	sem := e.srv.auth.slots()
-	for i := 0; i < cap(sem); i++ {
-		sem <- struct{}{}
-	}
-	held := true
-	release := func() {
-		if held {
-			for i := 0; i < cap(sem); i++ {
-				<-sem
-			}
-			held = false
-		}
-	}
+	release := e.srv.auth.HoldSlots()
 	defer release()
 
 	if res, body := pc.get(t, plain, basicAuth(hashedUser, hashedPass)); res.StatusCode != 200 {
 		t.Errorf("cached login with the slots full: %d %s, want 200", res.StatusCode, body)
 	}
-	compared := e.srv.auth.compared.Load()
+	compared := e.srv.auth.Compared()
 	for _, pass := range []string{pass4, "wrong"} {
 		res, body := pc.get(t, plain, basicAuth(user4, pass))
 		if res.StatusCode != http.StatusServiceUnavailable {
@@ -348,7 +334,7 @@ func TestAuthBcryptSlotBound(t *testing.T) {
 			t.Errorf("body %+v", b)
 		}
 	}
-	if e.srv.auth.compared.Load() != compared {
+	if e.srv.auth.Compared() != compared {
 		t.Error("a password was compared without a slot")
 	}
 	if got := e.authFailures(t, "busy"); got != 2 {
@@ -368,9 +354,9 @@ func TestAuthThrottleCurl(t *testing.T) {
 		t.Skip("integration: real listeners and curl")
 	}
 	e := newEnv(t)
-	e.setAccess(testClients(t, ProxyAuth{Required: true, Throttle: AuthThrottle{
-		PerSource: Rate{PerSecond: never, Burst: 2},
-	}}), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{Required: true, Throttle: access.AuthThrottle{
+		PerSource: access.Rate{PerSecond: never, Burst: 2},
+	}}), access.Limits{})
 	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	bodyFile := filepath.Join(t.TempDir(), "body")
 	run := func(pass string) string {
@@ -400,108 +386,4 @@ func TestAuthThrottleCurl(t *testing.T) {
 		t.Errorf("body %s", body)
 	}
 	e.assertLogsClean(t)
-}
-
-// TestAuthThrottlePending: attempts waiting to be checked hold their
-// token, so many concurrent attempts cannot all pass on the last one; a
-// success gives it back, a failure spends it.
-func TestAuthThrottlePending(t *testing.T) {
-	var b failBuckets[uint64]
-	cfg := Rate{PerSecond: never, Burst: 1}
-	now := time.Now()
-	bk, _, ok := b.admit(1, cfg, now)
-	if !ok {
-		t.Fatal("first attempt refused")
-	}
-	if _, wait, ok := b.admit(1, cfg, now); ok || wait <= 0 {
-		t.Fatalf("second attempt admitted on a pending token (wait %s)", wait)
-	}
-	bk.settle(false, now)
-	bk, _, ok = b.admit(1, cfg, now)
-	if !ok {
-		t.Fatal("a success took the token")
-	}
-	bk.settle(true, now)
-	if _, _, ok := b.admit(1, cfg, now); ok {
-		t.Fatal("a failure did not take the token")
-	}
-	// A reload with another rate starts the key over.
-	if _, _, ok := b.admit(1, Rate{PerSecond: never, Burst: 2}, now); !ok {
-		t.Error("a changed rate kept the old bucket")
-	}
-}
-
-// TestAuthFailBucketsBounded: a flood of keys cannot grow the map past
-// its bound, and a key being throttled outlives the flood.
-func TestAuthFailBucketsBounded(t *testing.T) {
-	var b failBuckets[uint64]
-	cfg := Rate{PerSecond: never, Burst: 3}
-	now := time.Now()
-	fail := func(k uint64) bool {
-		bk, _, ok := b.admit(k, cfg, now)
-		if ok {
-			bk.settle(true, now)
-		}
-		return ok
-	}
-	const victim = 1 << 40
-	for fail(victim) {
-	}
-	const flood = bucketShards*bucketShardCap + 5000
-	for k := uint64(0); k < flood; k++ {
-		if !fail(k) {
-			t.Fatalf("first failure of key %d refused", k)
-		}
-	}
-	total := 0
-	for i := range b.shards {
-		total += len(b.shards[i].m)
-	}
-	if total > bucketShards*bucketShardCap {
-		t.Errorf("%d buckets, bound %d", total, bucketShards*bucketShardCap)
-	}
-	if _, _, ok := b.admit(victim, cfg, now); ok {
-		t.Error("the flood evicted a throttled key: it got a fresh burst")
-	}
-}
-
-// TestAuthFailEvictOrder: a full shard drops the bucket with the most
-// tokens left and keeps every one that throttles its key.
-func TestAuthFailEvictOrder(t *testing.T) {
-	cfg := Rate{PerSecond: never, Burst: 3}
-	now := time.Now()
-	var sh failShard[uint64]
-	sh.m = make(map[uint64]*failBucket, bucketShardCap)
-	const fullest = 7
-	for k := uint64(0); k < bucketShardCap; k++ {
-		bk := &failBucket{mu: &sh.mu, lim: rate.NewLimiter(rate.Limit(cfg.PerSecond), cfg.burst()), cfg: cfg}
-		spend := 3 // empty: throttling its key
-		if k == fullest {
-			spend = 1
-		}
-		bk.lim.AllowN(now, spend)
-		sh.m[k] = bk
-	}
-	sh.evict(now)
-	if len(sh.m) != bucketShardCap-1 {
-		t.Fatalf("%d buckets after evict, want %d", len(sh.m), bucketShardCap-1)
-	}
-	if _, ok := sh.m[fullest]; ok {
-		t.Error("the fullest bucket was kept and a throttling one dropped")
-	}
-}
-
-// TestAuthSourceKey: an IPv6 source is throttled by its /64 (one host
-// usually has all of it); IPv4 by its address.
-func TestAuthSourceKey(t *testing.T) {
-	a := netip.MustParseAddr
-	if sourceKey(a("2001:db8::1")) != sourceKey(a("2001:db8::ffff:1")) {
-		t.Error("two addresses of one /64 have two buckets")
-	}
-	if sourceKey(a("2001:db8::1")) == sourceKey(a("2001:db8:0:1::1")) {
-		t.Error("two /64s share a bucket")
-	}
-	if sourceKey(a("192.0.2.1")) == sourceKey(a("192.0.2.2")) {
-		t.Error("two IPv4 addresses share a bucket")
-	}
 }

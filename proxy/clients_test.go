@@ -4,7 +4,6 @@ import (
 	"crypto/tls"
 	"encoding/base64"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
 	"net/http"
@@ -17,6 +16,7 @@ import (
 
 	"golang.org/x/crypto/bcrypt"
 
+	"github.com/callgate/callgate/access"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -46,14 +46,14 @@ var bcryptHash = sync.OnceValue(func() []byte {
 
 // testClients: app1 (plaintext password) may use Plain and Partner, app2
 // (bcrypt) only Plain, app3 (bearer) Plain and Slow.
-func testClients(t testing.TB, auth ProxyAuth, extra ...Client) *Clients {
+func testClients(t testing.TB, auth access.ProxyAuth, extra ...access.Client) *access.Clients {
 	t.Helper()
-	list := append([]Client{
+	list := append([]access.Client{
 		{Name: "plainpw", Username: plainUser, Password: []byte(plainPass), Permit: []string{"Plain", "Partner"}},
 		{Name: "hashed", Username: hashedUser, PasswordHash: bcryptHash(), Permit: []string{"Plain"}},
 		{Name: "bearer", Token: []byte(bearerToken), Permit: []string{"Plain", "Slow"}},
 	}, extra...)
-	cs, err := NewClients(list, auth)
+	cs, err := access.NewClients(list, auth)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,7 +62,7 @@ func testClients(t testing.TB, auth ProxyAuth, extra ...Client) *Clients {
 
 // setAccess swaps in a snapshot of e.creds with cs and lim, as a reload of
 // a config with `clients:` and `limits:` does.
-func (e *env) setAccess(cs *Clients, lim Limits) {
+func (e *env) setAccess(cs *access.Clients, lim access.Limits) {
 	e.t.Helper()
 	table, err := routing.Compile(e.creds)
 	if err != nil {
@@ -125,7 +125,7 @@ func TestProxyAuthForms(t *testing.T) {
 		t.Skip("integration: real listeners")
 	}
 	e := newEnv(t)
-	e.setAccess(testClients(t, ProxyAuth{Required: true}), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{Required: true}), access.Limits{})
 	plain := fmt.Sprintf("plain.partner.example:%d", e.plain.port)
 	slow := fmt.Sprintf("slow.partner.example:%d", e.slow.port)
 	partner := fmt.Sprintf("%s:%d", partnerHost, e.good.port)
@@ -239,7 +239,7 @@ func TestProxyAuthGoClient(t *testing.T) {
 		t.Skip("integration: real listeners")
 	}
 	e := newEnv(t)
-	e.setAccess(testClients(t, ProxyAuth{Required: true}), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{Required: true}), access.Limits{})
 	client := func(user *url.Userinfo) *http.Client {
 		pu := &url.URL{Scheme: "http", Host: e.addr, User: user}
 		tr := &http.Transport{Proxy: http.ProxyURL(pu), TLSClientConfig: &tls.Config{RootCAs: e.ca.Pool()}}
@@ -302,7 +302,7 @@ func TestProxyAuthCurl(t *testing.T) {
 		t.Skip("integration: real listeners and curl")
 	}
 	e := newEnv(t)
-	e.setAccess(testClients(t, ProxyAuth{Required: true}), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{Required: true}), access.Limits{})
 	plainURL := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	partnerURL := fmt.Sprintf("https://%s:%d/v1/x", partnerHost, e.good.port)
 	withUser := fmt.Sprintf("http://%s:%s@%s", plainUser, plainPass, e.addr)
@@ -360,11 +360,11 @@ func TestClientCIDR(t *testing.T) {
 	pfx := netip.MustParsePrefix
 
 	t.Run("matching cidr", func(t *testing.T) {
-		e.setAccess(testClients(t, ProxyAuth{},
-			Client{Name: "loopback", CIDRs: []netip.Prefix{pfx("127.0.0.0/8")}, Permit: []string{"Slow"}},
-			Client{Name: "local", CIDRs: []netip.Prefix{pfx("127.0.0.1/32")}, Permit: []string{"Plain"}},
-			Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8")}, Permit: []string{"Plain", "Slow"}},
-		), Limits{})
+		e.setAccess(testClients(t, access.ProxyAuth{},
+			access.Client{Name: "loopback", CIDRs: []netip.Prefix{pfx("127.0.0.0/8")}, Permit: []string{"Slow"}},
+			access.Client{Name: "local", CIDRs: []netip.Prefix{pfx("127.0.0.1/32")}, Permit: []string{"Plain"}},
+			access.Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8")}, Permit: []string{"Plain", "Slow"}},
+		), access.Limits{})
 		if st, _, c := get(plain, ""); st != 200 || c != "local" {
 			t.Errorf("plain: %d as %q, want 200 as local (the /32 beats the /8)", st, c)
 		}
@@ -381,15 +381,15 @@ func TestClientCIDR(t *testing.T) {
 		}
 	})
 	t.Run("no matching cidr", func(t *testing.T) {
-		e.setAccess(testClients(t, ProxyAuth{},
-			Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8"), pfx("::ffff:10.0.0.0/104")}, Permit: []string{"Plain"}},
-		), Limits{})
+		e.setAccess(testClients(t, access.ProxyAuth{},
+			access.Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8"), pfx("::ffff:10.0.0.0/104")}, Permit: []string{"Plain"}},
+		), access.Limits{})
 		if st, b, _ := get(plain, ""); st != 403 || b.Error != "not_permitted" || b.NamedCredential != "Plain" {
 			t.Errorf("not required: %d %+v, want 403 not_permitted", st, b)
 		}
-		e.setAccess(testClients(t, ProxyAuth{Required: true},
-			Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8")}, Permit: []string{"Plain"}},
-		), Limits{})
+		e.setAccess(testClients(t, access.ProxyAuth{Required: true},
+			access.Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8")}, Permit: []string{"Plain"}},
+		), access.Limits{})
 		if st, b, _ := get(plain, ""); st != 407 || b.Error != "proxy_auth_required" {
 			t.Errorf("required: %d %+v, want 407", st, b)
 		}
@@ -409,7 +409,7 @@ func TestClientReload(t *testing.T) {
 		res, _ := e.roundTrip("GET " + plain + " HTTP/1.1\r\nHost: x\r\nProxy-Authorization: " + auth + "\r\nConnection: close\r\n\r\n")
 		return res.StatusCode
 	}
-	e.setAccess(testClients(t, ProxyAuth{Required: true}), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{Required: true}), access.Limits{})
 	if st := get(basicAuth(hashedUser, hashedPass)); st != 200 {
 		t.Fatalf("before: %d", st)
 	}
@@ -420,11 +420,11 @@ func TestClientReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := NewClients([]Client{{Name: "hashed", Username: hashedUser, PasswordHash: other, Permit: []string{"Plain"}}}, ProxyAuth{Required: true})
+	cs, err := access.NewClients([]access.Client{{Name: "hashed", Username: hashedUser, PasswordHash: other, Permit: []string{"Plain"}}}, access.ProxyAuth{Required: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.setAccess(cs, Limits{})
+	e.setAccess(cs, access.Limits{})
 	if st := get(basicAuth(hashedUser, hashedPass)); st != 407 {
 		t.Errorf("old password after rotation: %d, want 407", st)
 	}
@@ -432,123 +432,18 @@ func TestClientReload(t *testing.T) {
 		t.Errorf("new password: %d, want 200", st)
 	}
 	// Permission withdrawn.
-	cs, err = NewClients([]Client{{Name: "hashed", Username: hashedUser, PasswordHash: other, Permit: []string{"Slow"}}}, ProxyAuth{Required: true})
+	cs, err = access.NewClients([]access.Client{{Name: "hashed", Username: hashedUser, PasswordHash: other, Permit: []string{"Slow"}}}, access.ProxyAuth{Required: true})
 	if err != nil {
 		t.Fatal(err)
 	}
-	e.setAccess(cs, Limits{})
+	e.setAccess(cs, access.Limits{})
 	if st := get(basicAuth(hashedUser, "pw-app2-rotated")); st != 403 {
 		t.Errorf("after the permit was removed: %d, want 403", st)
 	}
 	// No client list: everyone may use everything again.
-	e.setAccess(nil, Limits{})
+	e.setAccess(nil, access.Limits{})
 	if st := get(basicAuth("anyone", "anything")); st != 200 {
 		t.Errorf("without clients: %d, want 200", st)
-	}
-}
-
-func TestNewClientsErrors(t *testing.T) {
-	hash := bcryptHash()
-	cases := []struct {
-		name string
-		list []Client
-		auth ProxyAuth
-	}{
-		{"empty name", []Client{{Username: "u", Password: []byte("p")}}, ProxyAuth{}},
-		{"duplicate name", []Client{{Name: "a", Token: []byte("t1")}, {Name: "a", Token: []byte("t2")}}, ProxyAuth{}},
-		{"duplicate user", []Client{{Name: "a", Username: "u", Password: []byte("p")}, {Name: "b", Username: "u", Password: []byte("q")}}, ProxyAuth{}},
-		{"colon in user", []Client{{Name: "a", Username: "u:v", Password: []byte("p")}}, ProxyAuth{}},
-		{"password and hash", []Client{{Name: "a", Username: "u", Password: []byte("p"), PasswordHash: hash}}, ProxyAuth{}},
-		{"user without password", []Client{{Name: "a", Username: "u"}}, ProxyAuth{}},
-		{"not a bcrypt hash", []Client{{Name: "a", Username: "u", PasswordHash: []byte("$2a$xx")}}, ProxyAuth{}},
-		{"duplicate token", []Client{{Name: "a", Token: []byte("t")}, {Name: "b", Token: []byte("t")}}, ProxyAuth{}},
-		{"invalid prefix", []Client{{Name: "a", CIDRs: []netip.Prefix{{}}}}, ProxyAuth{}},
-		{"quote in realm", []Client{{Name: "a", Token: []byte("t")}}, ProxyAuth{Realm: `a"b`}},
-	}
-	for _, tc := range cases {
-		t.Run(tc.name, func(t *testing.T) {
-			_, err := NewClients(tc.list, tc.auth)
-			if !errors.Is(err, ErrBadClients) {
-				t.Fatalf("err = %v, want ErrBadClients", err)
-			}
-			if strings.Contains(err.Error(), "p\"") || strings.Contains(err.Error(), string(hash)) {
-				t.Errorf("error %q holds a secret", err)
-			}
-		})
-	}
-}
-
-// TestClientAddrMatch: longest prefix first; IPv4-mapped sources and
-// prefixes compare as IPv4.
-func TestClientAddrMatch(t *testing.T) {
-	pfx := netip.MustParsePrefix
-	cs, err := NewClients([]Client{
-		{Name: "wide", CIDRs: []netip.Prefix{pfx("10.0.0.0/8")}},
-		{Name: "narrow", CIDRs: []netip.Prefix{pfx("::ffff:10.1.0.0/112")}},
-		{Name: "v6", CIDRs: []netip.Prefix{pfx("fd00::/8")}},
-	}, ProxyAuth{})
-	if err != nil {
-		t.Fatal(err)
-	}
-	cases := []struct{ remote, want string }{
-		{"10.2.3.4:1", "wide"},
-		{"10.1.2.3:1", "narrow"},
-		{"[::ffff:10.1.2.3]:1", "narrow"},
-		{"[fd12::1]:1", "v6"},
-		{"192.0.2.1:1", ""},
-		{"@", ""}, // a unix socket has no address
-	}
-	for _, tc := range cases {
-		c := cs.fromAddr(remoteAddr(&http.Request{RemoteAddr: tc.remote}))
-		got := ""
-		if c != nil {
-			got = c.name
-		}
-		if got != tc.want {
-			t.Errorf("%s: client %q, want %q", tc.remote, got, tc.want)
-		}
-	}
-}
-
-// TestAuthCache: a bcrypt verification is cached under a hash of the
-// presented credentials, only on success, and bounded.
-func TestAuthCache(t *testing.T) {
-	var a authenticator
-	c := &clientEntry{name: "hashed", bcrypt: bcryptHash()}
-	r := &http.Request{}
-	r = r.WithContext(t.Context())
-	count := func() int {
-		n := 0
-		if m := a.cache.Load(); m != nil {
-			m.Range(func(k, v any) bool {
-				n++
-				assertNoSecrets(t, "cache entry", fmt.Sprintf("%x %v", k, v))
-				return true
-			})
-		}
-		return n
-	}
-	if a.verify(r, c, hashedUser, "wrong", time.Second) != verdictWrong {
-		t.Fatal("wrong password accepted")
-	}
-	if count() != 0 {
-		t.Fatal("a failed verification was cached")
-	}
-	for i := 0; i < 3; i++ {
-		if a.verify(r, c, hashedUser, hashedPass, time.Second) != verdictOK {
-			t.Fatal("right password refused")
-		}
-	}
-	if count() != 1 {
-		t.Fatalf("cache holds %d entries, want 1", count())
-	}
-	// Bounded: past maxAuthCache entries the cache starts over.
-	a.size.Store(maxAuthCache)
-	if a.verify(r, &clientEntry{name: "x", bcrypt: bcryptHash()}, "other", hashedPass, time.Second) != verdictOK {
-		t.Fatal("refused")
-	}
-	if count() != 1 {
-		t.Errorf("after overflow the cache holds %d entries, want 1", count())
 	}
 }
 
@@ -557,15 +452,15 @@ func TestAuthCache(t *testing.T) {
 func TestAccessAllocations(t *testing.T) {
 	s, _ := routeTestServer(t)
 	table := s.Snapshot().Routes
-	cs, err := NewClients([]Client{{Name: "local", CIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Permit: []string{"Orders"}}}, ProxyAuth{})
+	cs, err := access.NewClients([]access.Client{{Name: "local", CIDRs: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Permit: []string{"Orders"}}}, access.ProxyAuth{})
 	if err != nil {
 		t.Fatal(err)
 	}
 	for name, snap := range map[string]*Snapshot{
 		"none":          {Routes: table},
 		"cidr":          {Routes: table, Clients: cs},
-		"cidr+limits":   {Routes: table, Clients: cs, Limits: Limits{MaxTunnels: 10, MaxRequests: 10, MaxTunnelsPerCredential: 5, MaxRequestsPerCredential: 5}},
-		"limits, no id": {Routes: table, Limits: Limits{MaxRequests: 10}},
+		"cidr+limits":   {Routes: table, Clients: cs, Limits: access.Limits{MaxTunnels: 10, MaxRequests: 10, MaxTunnelsPerCredential: 5, MaxRequestsPerCredential: 5}},
+		"limits, no id": {Routes: table, Limits: access.Limits{MaxRequests: 10}},
 	} {
 		s.SetSnapshot(snap)
 		st := s.state.Load()
@@ -576,13 +471,13 @@ func TestAccessAllocations(t *testing.T) {
 			if f := s.access(r, st, d, &sum); f != nil {
 				t.Fatalf("%s: refused: %s", name, f.message)
 			}
-			sum.held.release()
+			sum.held.Release()
 		})
 		if allocs != 0 {
 			t.Errorf("%s: %v allocations per access", name, allocs)
 		}
 	}
-	if n := s.lim.requests.Load(); n != 0 {
+	if n, _ := s.lim.Open(); n != 0 {
 		t.Errorf("%d requests still counted after release", n)
 	}
 }

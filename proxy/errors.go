@@ -25,9 +25,6 @@ var (
 	// ErrBadCalloutPath: a /callout/ path is malformed or tries to leave
 	// the named credential's base path (a ".." segment, an encoded "/").
 	ErrBadCalloutPath = errors.New("proxy: invalid callout path")
-	// ErrBadClients: NewClients was given an ambiguous or malformed
-	// client list (a user or token shared by two clients, a bad hash).
-	ErrBadClients = errors.New("proxy: invalid client list")
 	// ErrResponseHeaderTooLarge: the endpoint's response header block
 	// (with any 1xx responses before it) passed
 	// Options.MaxResponseHeaderBytes.

@@ -9,6 +9,7 @@ import (
 	"sort"
 	"strings"
 
+	"github.com/callgate/callgate/access"
 	"github.com/callgate/callgate/internal/editdist"
 	"github.com/callgate/callgate/routing"
 )
@@ -234,42 +235,16 @@ func describeInject(d *routing.Destination) string {
 
 // explainClient is checkAccess's identity step for an Explain: the named
 // client, or a request with no identity.
-func (s *Server) explainClient(p *pass) (*clientEntry, *refusal) {
+func (s *Server) explainClient(p *pass) (*access.Identity, *refusal) {
 	cs := p.st.snap.Clients
-	d := p.d
 	if cs == nil {
 		return nil, nil
 	}
 	if p.asClient == "" {
 		// The data plane's own answers to a request without an identity.
 		p.x.note(stepClient, "no client given: explaining a request without Proxy-Authorization (client=NAME explains for a client)")
-		return nil, cs.noIdentity(d)
+		return nil, refuseAccess(cs.NoIdentity(), p.d)
 	}
-	c := cs.byName(p.asClient)
-	if c == nil {
-		return nil, &refusal{code: CodeProxyAuthRequired, dest: d, connection: d.Connection, challenge: cs.challenge,
-			message: "no client is named " + p.asClient}
-	}
-	return c, c.mayUse(d)
-}
-
-// byName finds a client by its name, for Explain (the data plane never
-// looks clients up by name).
-func (cs *Clients) byName(name string) *clientEntry {
-	for _, c := range cs.byUser {
-		if c.name == name {
-			return c
-		}
-	}
-	for _, c := range cs.byToken {
-		if c.name == name {
-			return c
-		}
-	}
-	for _, e := range cs.cidrs {
-		if e.c.name == name {
-			return e.c
-		}
-	}
-	return nil
+	c, deny := cs.AuthorizeAs(p.asClient, p.d.Name)
+	return c, refuseAccess(deny, p.d)
 }

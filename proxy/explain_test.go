@@ -6,6 +6,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/callgate/callgate/access"
 )
 
 // TestExplainMatchesDataPlane: for each request, Explain's verdict is the
@@ -114,7 +116,7 @@ func TestExplainMatchesDataPlane(t *testing.T) {
 	for _, c := range open {
 		t.Run(c.name, func(t *testing.T) { check(t, c) })
 	}
-	e.setAccess(testClients(t, ProxyAuth{Required: true}), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{Required: true}), access.Limits{})
 	for _, c := range withClients {
 		t.Run(c.name, func(t *testing.T) { check(t, c) })
 	}

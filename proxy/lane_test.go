@@ -17,6 +17,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/callgate/callgate/access"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -789,10 +790,10 @@ func TestLaneClientAddress(t *testing.T) {
 		return res, b
 	}
 
-	e.setAccess(testClients(t, ProxyAuth{},
-		Client{Name: "local", CIDRs: []netip.Prefix{pfx("127.0.0.1/32")}, Permit: []string{"Lane"}},
-		Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8")}, Permit: []string{"Lane"}},
-	), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{},
+		access.Client{Name: "local", CIDRs: []netip.Prefix{pfx("127.0.0.1/32")}, Permit: []string{"Lane"}},
+		access.Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8")}, Permit: []string{"Lane"}},
+	), access.Limits{})
 	res, b := get("/from-local")
 	wantEcho(t, "127.0.0.1/32 permitted", res, b, http.MethodGet, "/from-local", "")
 	eventually(t, "the summary line", func() bool { return e.logs.FilterMessage("request").Len() > 0 })
@@ -801,10 +802,10 @@ func TestLaneClientAddress(t *testing.T) {
 	}
 
 	// The address names client local, which may not use Lane.
-	e.setAccess(testClients(t, ProxyAuth{},
-		Client{Name: "local", CIDRs: []netip.Prefix{pfx("127.0.0.1/32")}, Permit: []string{"Plain"}},
-		Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8")}, Permit: []string{"Lane"}},
-	), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{},
+		access.Client{Name: "local", CIDRs: []netip.Prefix{pfx("127.0.0.1/32")}, Permit: []string{"Plain"}},
+		access.Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8")}, Permit: []string{"Lane"}},
+	), access.Limits{})
 	res, b = get("/from-local-not-permitted")
 	if rb := refusalOf(t, b); res.StatusCode != http.StatusForbidden || rb.Error != "not_permitted" ||
 		!strings.Contains(rb.Message, "client local") || rb.NamedCredential != "Lane" {
@@ -812,9 +813,9 @@ func TestLaneClientAddress(t *testing.T) {
 	}
 
 	// No client holds 127.0.0.1.
-	e.setAccess(testClients(t, ProxyAuth{},
-		Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8"), pfx("::ffff:10.0.0.0/104")}, Permit: []string{"Lane"}},
-	), Limits{})
+	e.setAccess(testClients(t, access.ProxyAuth{},
+		access.Client{Name: "far", CIDRs: []netip.Prefix{pfx("10.0.0.0/8"), pfx("::ffff:10.0.0.0/104")}, Permit: []string{"Lane"}},
+	), access.Limits{})
 	res, b = get("/from-unknown")
 	if rb := refusalOf(t, b); res.StatusCode != http.StatusForbidden || rb.Error != "not_permitted" ||
 		!strings.Contains(rb.Message, "source address") || rb.NamedCredential != "Lane" {

@@ -6,11 +6,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"net/netip"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/callgate/callgate/access"
 )
 
 // tryTunnel sends CONNECT target and, on a 200, proves the tunnel works
@@ -93,7 +94,7 @@ func TestLimitTunnels(t *testing.T) {
 	}
 
 	t.Run("global", func(t *testing.T) {
-		e.setAccess(nil, Limits{MaxTunnels: 2})
+		e.setAccess(nil, access.Limits{MaxTunnels: 2})
 		first := e.openTunnel(t, plain)
 		second := e.openTunnel(t, slow)
 		_, res, body := e.tryTunnel(t, plain)
@@ -112,7 +113,7 @@ func TestLimitTunnels(t *testing.T) {
 		e.waitNothingHeld(t) // closes are seen by callgate a moment later
 	})
 	t.Run("per credential", func(t *testing.T) {
-		e.setAccess(nil, Limits{MaxTunnelsPerCredential: 1})
+		e.setAccess(nil, access.Limits{MaxTunnelsPerCredential: 1})
 		held := waitFree(plain)
 		_, res, body := e.tryTunnel(t, plain)
 		assertLimitReached(t, res, body, "Plain", "named credential Plain")
@@ -124,15 +125,15 @@ func TestLimitTunnels(t *testing.T) {
 		e.waitNothingHeld(t)
 	})
 	t.Run("counts survive a reload", func(t *testing.T) {
-		e.setAccess(nil, Limits{})
+		e.setAccess(nil, access.Limits{})
 		held := e.openTunnel(t, plain) // counted although nothing is capped
-		e.setAccess(nil, Limits{MaxTunnels: 1})
+		e.setAccess(nil, access.Limits{MaxTunnels: 1})
 		_, res, body := e.tryTunnel(t, slow)
 		assertLimitReached(t, res, body, "Slow", "open tunnels")
-		e.setAccess(nil, Limits{MaxTunnelsPerCredential: 1})
+		e.setAccess(nil, access.Limits{MaxTunnelsPerCredential: 1})
 		_, res, body = e.tryTunnel(t, plain)
 		assertLimitReached(t, res, body, "Plain", "named credential Plain")
-		e.setAccess(nil, Limits{MaxTunnels: 2})
+		e.setAccess(nil, access.Limits{MaxTunnels: 2})
 		e.openTunnel(t, slow).Close()
 		held.Close()
 	})
@@ -204,7 +205,7 @@ func TestLimitRequests(t *testing.T) {
 	}
 
 	t.Run("global", func(t *testing.T) {
-		e.setAccess(nil, Limits{MaxRequests: 1})
+		e.setAccess(nil, access.Limits{MaxRequests: 1})
 		finish := e.holdRequest(t, e.proxyClient(), plainAbs, e.plain)
 		res, body := get("/callout/Slow/x")
 		assertLimitReached(t, res, body, "Slow", "open requests")
@@ -217,7 +218,7 @@ func TestLimitRequests(t *testing.T) {
 		e.waitNothingHeld(t)
 	})
 	t.Run("per credential", func(t *testing.T) {
-		e.setAccess(nil, Limits{MaxRequestsPerCredential: 1})
+		e.setAccess(nil, access.Limits{MaxRequestsPerCredential: 1})
 		finish := e.holdRequest(t, e.directClient(), "http://"+e.addr+"/callout/Plain/upload", e.plain)
 		res, body := get(fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port))
 		assertLimitReached(t, res, body, "Plain", "named credential Plain")
@@ -235,12 +236,12 @@ func TestLimitRequests(t *testing.T) {
 func (e *env) waitNothingHeld(t *testing.T) {
 	t.Helper()
 	eventually(t, "no request or tunnel counted", func() bool {
-		if e.srv.lim.requests.Load() != 0 || e.srv.lim.tunnels.Load() != 0 {
+		if req, tun := e.srv.lim.Open(); req != 0 || tun != 0 {
 			return false
 		}
 		st := e.srv.state.Load()
 		for i := range st.dests {
-			if h := st.dests[i].held; h.requests.Load() != 0 || h.tunnels.Load() != 0 {
+			if req, tun := st.dests[i].held.Open(); req != 0 || tun != 0 {
 				return false
 			}
 		}
@@ -257,7 +258,7 @@ func TestLimitClientRate(t *testing.T) {
 	e := newEnv(t)
 	plain := fmt.Sprintf("plain.partner.example:%d", e.plain.port)
 	// One token per 10 s: the test never waits long enough to earn one.
-	slowRate := Limits{ClientRate: Rate{PerSecond: 0.1, Burst: 2}}
+	slowRate := access.Limits{ClientRate: access.Rate{PerSecond: 0.1, Burst: 2}}
 	get := func(target, auth string) (*http.Response, []byte) {
 		h := ""
 		if auth != "" {
@@ -296,7 +297,7 @@ func TestLimitClientRate(t *testing.T) {
 		assertRateLimited(t, res, body)
 	})
 	t.Run("by client", func(t *testing.T) {
-		e.setAccess(testClients(t, ProxyAuth{Required: true}), slowRate)
+		e.setAccess(testClients(t, access.ProxyAuth{Required: true}), slowRate)
 		for i := 0; i < 2; i++ {
 			if res, body := get("http://"+plain+"/base/x", "Bearer "+bearerToken); res.StatusCode != 200 {
 				t.Fatalf("request %d within the burst: %d %s", i, res.StatusCode, body)
@@ -309,7 +310,7 @@ func TestLimitClientRate(t *testing.T) {
 			t.Errorf("another client: %d %s", res.StatusCode, body)
 		}
 		// A reload that changes the rate starts the buckets over.
-		e.setAccess(testClients(t, ProxyAuth{Required: true}), Limits{ClientRate: Rate{PerSecond: 0.1, Burst: 3}})
+		e.setAccess(testClients(t, access.ProxyAuth{Required: true}), access.Limits{ClientRate: access.Rate{PerSecond: 0.1, Burst: 3}})
 		if res, body := get("http://"+plain+"/base/x", "Bearer "+bearerToken); res.StatusCode != 200 {
 			t.Errorf("after the rate changed: %d %s", res.StatusCode, body)
 		}
@@ -318,74 +319,6 @@ func TestLimitClientRate(t *testing.T) {
 		t.Error("rate_limited refusals not counted")
 	}
 	e.assertLogsClean(t)
-}
-
-// TestLimitBucketsBounded: a flood of source addresses cannot grow the
-// bucket map past its bound, and buckets that filled up again go first.
-func TestLimitBucketsBounded(t *testing.T) {
-	var b buckets
-	busy := Rate{PerSecond: 0.001, Burst: 1} // never refills during the test
-	now := time.Now()
-	total := func() int {
-		n := 0
-		for i := range b.shards {
-			n += len(b.shards[i].m)
-		}
-		return n
-	}
-	const flood = bucketShards*bucketShardCap + 5000
-	for i := 0; i < flood; i++ {
-		a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
-		if _, ok := b.allow(rateKey{addr: a}, busy, now); !ok {
-			t.Fatalf("first request of %v refused", a)
-		}
-	}
-	if n := total(); n > bucketShards*bucketShardCap {
-		t.Fatalf("%d buckets, bound %d", n, bucketShards*bucketShardCap)
-	}
-	// Idle buckets (full again) are evicted before busy ones.
-	var c buckets
-	idle := Rate{PerSecond: 1000, Burst: 1}
-	for i := 0; i < flood; i++ {
-		a := netip.AddrFrom4([4]byte{10, byte(i >> 16), byte(i >> 8), byte(i)})
-		c.allow(rateKey{addr: a}, idle, now.Add(time.Duration(i)*time.Millisecond))
-	}
-	key := rateKey{client: "steady"}
-	c.allow(key, busy, now.Add(time.Hour))
-	for i := 0; i < flood; i++ {
-		a := netip.AddrFrom4([4]byte{11, byte(i >> 16), byte(i >> 8), byte(i)})
-		c.allow(rateKey{addr: a}, idle, now.Add(time.Hour+time.Duration(i)*time.Millisecond))
-	}
-	// 0.001/s: about 0.07 tokens back by now, so the bucket, if kept, is
-	// still empty.
-	if _, ok := c.allow(key, busy, now.Add(time.Hour+flood*time.Millisecond)); ok {
-		t.Error("a busy bucket was evicted while idle ones were there")
-	}
-}
-
-// TestLimitHold: release gives back exactly what was taken, once.
-func TestLimitHold(t *testing.T) {
-	var l limiter
-	var cred credHeld
-	var h hold
-	if !take(&l.tunnels, 1) {
-		t.Fatal("first take refused")
-	}
-	h.global = &l.tunnels
-	if take(&l.tunnels, 1) {
-		t.Fatal("second take allowed past the cap")
-	}
-	// Twice: a zero cap never fills.
-	first := take(&cred.tunnels, 0)
-	if !first || !take(&cred.tunnels, 0) {
-		t.Fatal("a zero cap refused")
-	}
-	h.cred = &cred.tunnels
-	h.release()
-	h.release()
-	if l.tunnels.Load() != 0 || cred.tunnels.Load() != 1 {
-		t.Errorf("after release: global %d, credential %d; want 0, 1", l.tunnels.Load(), cred.tunnels.Load())
-	}
 }
 
 // TestLimitIdleClientConn: an idle keep-alive client connection is closed

@@ -4,6 +4,8 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/callgate/callgate/access"
 )
 
 // Field names of the one summary line logged per request or tunnel. They
@@ -46,8 +48,8 @@ type summary struct {
 	dm       *destMetrics // never nil: the unknown-destination handles if no credential matched
 	credName string
 	connName string
-	client   string // the identified proxy client's name, or ""
-	held     hold   // limit slots taken by access, released by finish
+	client   string      // the identified proxy client's name, or ""
+	held     access.Hold // limit slots taken by access, released by finish
 	outcome  string
 	code     Code
 	status   int
@@ -74,7 +76,7 @@ func (s *summary) record() {
 // countRefusal releases the limit slots and records the request and its
 // refusal code, before the refusal is written.
 func (s *summary) countRefusal() {
-	s.held.release()
+	s.held.Release()
 	s.record()
 	s.dm.refused(s.code)
 	s.refusalCounted = true
@@ -82,7 +84,7 @@ func (s *summary) countRefusal() {
 
 // finish records metrics (if not yet) and logs the summary line.
 func (s *summary) finish(log *zap.Logger) {
-	s.held.release()
+	s.held.Release()
 	s.record()
 	switch {
 	case s.refusalCounted:

@@ -5,6 +5,8 @@ import (
 	"sync/atomic"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/callgate/callgate/access"
 )
 
 // Metrics are the data plane's Prometheus metrics (docs/operations.md, Metrics). Label values
@@ -17,9 +19,9 @@ type Metrics struct {
 	tunnels  *prometheus.GaugeVec
 	bytes    *prometheus.CounterVec
 	refusals *prometheus.CounterVec
-	// authFailures is per authResult (only the failing ones are set), so
-	// counting a failure looks up nothing.
-	authFailures [authBusy + 1]prometheus.Counter
+	// authFailures is per access.AuthResult (only the failing ones are
+	// set), so counting a failure looks up nothing.
+	authFailures [access.AuthBusy + 1]prometheus.Counter
 }
 
 // NewMetrics creates the metrics and registers them on reg; a nil reg
@@ -58,8 +60,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 		Name:      "proxy_auth_failures_total",
 		Help:      "Requests whose Proxy-Authorization was not accepted, by reason: wrong_credentials (well-formed, wrong), malformed (two fields, an unknown scheme, bad encoding), throttled (refused 429 unchecked: too many failures from the source address or for the user name), busy (refused 503 unchecked: no bcrypt slot in time).",
 	}, []string{labelReason})
-	for res, reason := range map[authResult]string{
-		authWrong: "wrong_credentials", authMalformed: "malformed", authThrottled: "throttled", authBusy: "busy",
+	for res, reason := range map[access.AuthResult]string{
+		access.AuthWrong: "wrong_credentials", access.AuthMalformed: "malformed", access.AuthThrottled: "throttled", access.AuthBusy: "busy",
 	} {
 		// Created up front, so each series exists at 0 before the first failure.
 		m.authFailures[res] = failures.WithLabelValues(reason)
@@ -72,7 +74,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 
 // authFailed counts a failed proxy authentication; other results are no
 // failure and count nothing.
-func (m *Metrics) authFailed(res authResult) {
+func (m *Metrics) authFailed(res access.AuthResult) {
 	if int(res) < len(m.authFailures) && m.authFailures[res] != nil {
 		m.authFailures[res].Inc()
 	}

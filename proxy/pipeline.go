@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/callgate/callgate/access"
 	"github.com/callgate/callgate/connstate"
 	"github.com/callgate/callgate/routing"
 )
@@ -176,7 +177,7 @@ func (s *Server) checkAccess(p *pass) *refusal {
 	}
 	switch {
 	case c != nil:
-		p.x.pass(stepClient, "client "+c.name+" is permitted to use "+p.d.Name)
+		p.x.pass(stepClient, "client "+c.Name()+" is permitted to use "+p.d.Name)
 	default:
 		p.x.pass(stepClient, "no client list is configured: every client may use every named credential")
 	}
@@ -242,7 +243,7 @@ func (s *Server) describeAddress(p *pass) string {
 }
 
 // describeLimits states the limits in force for one request or tunnel.
-func describeLimits(l *Limits, tunnel bool) string {
+func describeLimits(l *access.Limits, tunnel bool) string {
 	what, global, per := "requests", l.MaxRequests, l.MaxRequestsPerCredential
 	if tunnel {
 		what, global, per = "tunnels", l.MaxTunnels, l.MaxTunnelsPerCredential

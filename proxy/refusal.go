@@ -172,7 +172,7 @@ func (f *refusal) write(w http.ResponseWriter, closeConn bool) {
 	case CodeMethodNotAllowed:
 		h.Set("Allow", calloutMethods) // RFC 9110 §15.5.6
 	case CodeLimitReached:
-		if f.retryAfter > 0 { // busy with bcrypt (clients.go); the other limits free at no known time
+		if f.retryAfter > 0 { // no bcrypt slot in time (access.Authenticator); the other limits free at no known time
 			h.Set("Retry-After", strconv.FormatInt(max(retryAfterSeconds(f.retryAfter), 1), 10))
 		}
 	}

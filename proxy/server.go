@@ -23,6 +23,7 @@ import (
 
 	"go.uber.org/zap"
 
+	"github.com/callgate/callgate/access"
 	"github.com/callgate/callgate/connstate"
 	"github.com/callgate/callgate/routing"
 )
@@ -161,8 +162,8 @@ type Server struct {
 	setMu   sync.Mutex   // serialises SetSnapshot (never taken by requests)
 	unknown *destMetrics // handles for named_credential=""
 	flows   flows
-	auth    authenticator // Basic password checks (clients.go)
-	lim     limiter       // concurrency counts and rate buckets (limits.go)
+	auth    access.Authenticator // Basic password checks and the failure throttle
+	lim     access.Limiter       // concurrency counts and rate buckets
 
 	maxHeaderBytes     int // for the message of net/http's 431 (httperr.go)
 	maxRespHeaderBytes int64

@@ -3,6 +3,7 @@ package proxy
 import (
 	"sync/atomic"
 
+	"github.com/callgate/callgate/access"
 	"github.com/callgate/callgate/routing"
 )
 
@@ -18,10 +19,10 @@ type Snapshot struct {
 	Resolve *routing.Overrides
 	// Clients are the proxy client identities and their permissions. Nil
 	// lets every client use every named credential.
-	Clients *Clients
+	Clients *access.Clients
 	// Limits cap concurrency and client request rates; the zero value
 	// limits nothing.
-	Limits Limits
+	Limits access.Limits
 }
 
 // state is a Snapshot plus what the server derives from it: per named
@@ -40,7 +41,7 @@ type destState struct {
 	m *destMetrics
 	// held counts this credential's open tunnels and requests for
 	// Limits; like m it is carried across reloads by name.
-	held *credHeld
+	held *access.CredHeld
 	// upstream pools keep-alive connections to this credential's
 	// endpoint for the absolute and callout forms. One per credential:
 	// its TLS config (ServerName, roots, client certificate) is the
@@ -82,7 +83,7 @@ func newState(snap *Snapshot, prev *state, m *Metrics) *state {
 		if o := old[d.Name]; o != nil {
 			ds.m, ds.held = o.m, o.held
 		} else {
-			ds.m, ds.held = newDestMetrics(m, d.Name), new(credHeld)
+			ds.m, ds.held = newDestMetrics(m, d.Name), new(access.CredHeld)
 		}
 	}
 	return st

@@ -14,6 +14,7 @@ import (
 	"github.com/prometheus/client_golang/prometheus"
 	"go.uber.org/zap"
 
+	"github.com/callgate/callgate/access"
 	"github.com/callgate/callgate/admin"
 	"github.com/callgate/callgate/config"
 	"github.com/callgate/callgate/connstate"
@@ -156,7 +157,7 @@ func (a *app) apply(cfg *config.Config) error {
 	if err == nil {
 		var overrides *routing.Overrides
 		overrides, err = routing.CompileOverrides(cfg.Resolve)
-		var clients *proxy.Clients
+		var clients *access.Clients
 		if err == nil {
 			clients, err = proxyClients(cfg)
 		}

@@ -1,4 +1,4 @@
-package proxy
+package access
 
 import (
 	"crypto/sha256"
@@ -12,21 +12,22 @@ import (
 	"golang.org/x/crypto/bcrypt"
 )
 
-// authenticator verifies Basic passwords and keeps the failure throttle.
+// Authenticator verifies Basic passwords and keeps the failure throttle.
 // bcrypt is slow by design, so a successful verification is cached (keyed
 // by a SHA-256 of the presented user and password, never the password
 // itself) and at most a few verifications run at once, each waiting a
 // bounded time for its turn, so a flood of wrong passwords costs bounded
-// CPU and cannot queue a legitimate login behind it for long. It lives on
-// the Server, so its state survives reloads. The zero value is usable.
-type authenticator struct {
+// CPU and cannot queue a legitimate login behind it for long. It lives as
+// long as the proxy, so a reload neither empties the cache nor forgives
+// failures. The zero value is usable.
+type Authenticator struct {
 	cache    atomic.Pointer[sync.Map] // [32]byte → string(bcrypt hash verified)
 	size     atomic.Int64
 	once     sync.Once
 	sem      chan struct{}
 	throttle throttle
 	// compared counts passwords actually compared (plaintext or bcrypt),
-	// so tests can tell a throttled attempt did no password work.
+	// so tests can tell a throttled or busy attempt did no password work.
 	compared atomic.Int64
 }
 
@@ -46,7 +47,7 @@ const (
 
 // slots is the bcrypt semaphore: half the CPUs, so verifications never
 // starve the requests in flight.
-func (a *authenticator) slots() chan struct{} {
+func (a *Authenticator) slots() chan struct{} {
 	a.once.Do(func() {
 		n := runtime.GOMAXPROCS(0) / 2
 		a.sem = make(chan struct{}, max(n, 1))
@@ -56,7 +57,7 @@ func (a *authenticator) slots() chan struct{} {
 
 // verify checks pass for c in constant time (plaintext) or with bcrypt,
 // waiting at most wait for a bcrypt slot.
-func (a *authenticator) verify(r *http.Request, c *clientEntry, user, pass string, wait time.Duration) verdict {
+func (a *Authenticator) verify(r *http.Request, c *Identity, user, pass string, wait time.Duration) verdict {
 	if c.bcrypt == nil {
 		a.compared.Add(1)
 		sum := sha256.Sum256([]byte(pass))
@@ -97,7 +98,7 @@ func (a *authenticator) verify(r *http.Request, c *clientEntry, user, pass strin
 
 // acquire takes a bcrypt slot, waiting at most wait (or until the client
 // goes away).
-func (a *authenticator) acquire(r *http.Request, wait time.Duration) bool {
+func (a *Authenticator) acquire(r *http.Request, wait time.Duration) bool {
 	sem := a.slots()
 	select {
 	case sem <- struct{}{}:
@@ -113,4 +114,26 @@ func (a *authenticator) acquire(r *http.Request, wait time.Duration) bool {
 	case <-r.Context().Done():
 	}
 	return false
+}
+
+// Compared reports how many passwords were actually compared (plaintext
+// or bcrypt) so far: a throttled or busy attempt compares none, which is
+// what the proxy's end-to-end tests check from outside this package.
+func (a *Authenticator) Compared() int64 { return a.compared.Load() }
+
+// HoldSlots takes every bcrypt slot, as a flood of wrong passwords would,
+// until release is called; for tests of the busy answer.
+func (a *Authenticator) HoldSlots() (release func()) {
+	sem := a.slots()
+	for range cap(sem) {
+		sem <- struct{}{}
+	}
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			for range cap(sem) {
+				<-sem
+			}
+		})
+	}
 }

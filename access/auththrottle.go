@@ -1,4 +1,4 @@
-package proxy
+package access
 
 import (
 	"hash/maphash"
@@ -33,8 +33,8 @@ type AuthThrottle struct {
 // ProxyAuth.BcryptWait is zero.
 const DefaultBcryptWait = time.Second
 
-// throttle holds the failure buckets; they live on the Server so that a
-// reload does not forgive an attacker. The zero value is usable.
+// throttle holds the failure buckets; they live in the Authenticator so
+// that a reload does not forgive an attacker. The zero value is usable.
 type throttle struct {
 	sources failBuckets[netip.Addr]
 	users   failBuckets[uint64] // keyed by a seeded hash: names are client input of any length
@@ -117,7 +117,7 @@ type failShard[K comparable] struct {
 }
 
 // failBuckets is a sharded map of failure buckets, bounded like the rate
-// buckets (limits.go) so that a flood of addresses or user names cannot
+// buckets (Limiter) so that a flood of addresses or user names cannot
 // grow memory without bound. The zero value is usable.
 type failBuckets[K comparable] struct {
 	seedOnce sync.Once

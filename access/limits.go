@@ -1,4 +1,4 @@
-package proxy
+package access
 
 import (
 	"hash/maphash"
@@ -10,13 +10,12 @@ import (
 	"time"
 
 	"golang.org/x/time/rate"
-
-	"github.com/callgate/callgate/routing"
 )
 
 // Limits cap what clients can make callgate hold (the config's `limits:`).
-// They are part of the Snapshot, so a reload changes them live; the counts
-// they are checked against survive reloads. The zero value limits nothing.
+// They are part of the proxy's snapshot, so a reload changes them live;
+// the counts they are checked against (Limiter, CredHeld) survive reloads.
+// The zero value limits nothing.
 type Limits struct {
 	// MaxTunnels caps open CONNECT tunnels, all named credentials
 	// together; 0 means no cap.
@@ -46,37 +45,49 @@ type Rate struct {
 
 func (r Rate) burst() int { return max(r.Burst, 1) }
 
-// limiter holds the counts and token buckets the Limits are checked
-// against. Counting is atomic; only the bucket lookup takes a (sharded)
-// lock. The zero value is usable.
-type limiter struct {
+// Limiter holds the counts and token buckets the Limits are checked
+// against; it lives as long as the proxy, across reloads. Counting is
+// atomic; only the bucket lookup takes a (sharded) lock. The zero value is
+// usable.
+type Limiter struct {
 	tunnels  atomic.Int64
 	requests atomic.Int64
 	buckets  buckets
 }
 
-// credHeld is one named credential's in-flight counts, carried across
-// reloads with the credential's name (see newState).
-type credHeld struct {
+// Open reports the requests and tunnels holding a slot now, all named
+// credentials together.
+func (l *Limiter) Open() (requests, tunnels int64) { return l.requests.Load(), l.tunnels.Load() }
+
+// CredHeld is one named credential's in-flight counts. The caller keeps
+// one per credential and carries it across reloads with the credential's
+// name, so a reload cannot reset a per-credential cap. The zero value is
+// usable.
+type CredHeld struct {
 	tunnels  atomic.Int64
 	requests atomic.Int64
 }
 
-// hold is what one request or tunnel holds against the limits. The zero
-// value holds nothing; release gives everything back once.
-type hold struct {
+// Open reports the credential's requests and tunnels holding a slot now.
+func (c *CredHeld) Open() (requests, tunnels int64) { return c.requests.Load(), c.tunnels.Load() }
+
+// Hold is what one request or tunnel holds against the limits. The zero
+// value holds nothing; Release gives everything back, once.
+type Hold struct {
 	global *atomic.Int64
 	cred   *atomic.Int64
 }
 
-func (h *hold) release() {
+// Release gives back the slots h holds; releasing again does nothing, so
+// every way a request can end may call it.
+func (h *Hold) Release() {
 	if h.global != nil {
 		h.global.Add(-1)
 	}
 	if h.cred != nil {
 		h.cred.Add(-1)
 	}
-	*h = hold{}
+	*h = Hold{}
 }
 
 // take adds one to n unless that would pass max (0: no cap).
@@ -88,41 +99,40 @@ func take(n *atomic.Int64, maxN int64) bool {
 	return true
 }
 
-// limit checks the client's rate, then the global and per-credential
-// concurrency caps for d, in that order. Slots taken are recorded in h
-// and must be released when the request or tunnel ends. c is the client
-// authorize found (nil: the source address is the rate key).
-func (s *Server) limit(r *http.Request, st *state, d *routing.Destination, c *clientEntry, tunnel bool, h *hold) *refusal {
-	l := &st.snap.Limits
-	if l.ClientRate.PerSecond > 0 {
+// Admit checks the client's rate, then the global and per-credential
+// concurrency caps of lim, in that order, for a request (tunnel false) or
+// tunnel to the named credential cred, whose counts are held. c is the
+// client Authorize found; nil makes r's source address the rate key. The
+// slots taken are recorded in h and must be released when the request or
+// tunnel ends, denied or not.
+func (l *Limiter) Admit(lim *Limits, r *http.Request, c *Identity, cred string, held *CredHeld, tunnel bool, h *Hold) *Denial {
+	if lim.ClientRate.PerSecond > 0 {
 		key := rateKey{}
 		if c != nil {
 			key.client = c.name
 		} else {
 			key.addr = remoteAddr(r)
 		}
-		if wait, ok := s.lim.buckets.allow(key, l.ClientRate, time.Now()); !ok {
-			return &refusal{code: CodeRateLimited, dest: d, connection: d.Connection, retryAfter: wait,
-				message: "too many requests from this client; retry later"}
+		if wait, ok := l.buckets.allow(key, lim.ClientRate, time.Now()); !ok {
+			return &Denial{Kind: RateLimited, RetryAfter: wait, Message: "too many requests from this client; retry later"}
 		}
 	}
-	global, perCred := l.MaxRequests, l.MaxRequestsPerCredential
-	gn, cn := &s.lim.requests, &st.dest(d).held.requests
+	global, perCred := lim.MaxRequests, lim.MaxRequestsPerCredential
+	gn, cn := &l.requests, &held.requests
 	what := "requests"
 	if tunnel {
-		global, perCred = l.MaxTunnels, l.MaxTunnelsPerCredential
-		gn, cn = &s.lim.tunnels, &st.dest(d).held.tunnels
+		global, perCred = lim.MaxTunnels, lim.MaxTunnelsPerCredential
+		gn, cn = &l.tunnels, &held.tunnels
 		what = "tunnels"
 	}
 	if !take(gn, global) {
-		return &refusal{code: CodeLimitReached, dest: d, connection: d.Connection,
-			message: "callgate's limit of open " + what + " is reached; retry later"}
+		return &Denial{Kind: LimitReached, Message: "callgate's limit of open " + what + " is reached; retry later"}
 	}
 	h.global = gn
 	if !take(cn, perCred) {
-		h.release()
-		return &refusal{code: CodeLimitReached, dest: d, connection: d.Connection,
-			message: "the limit of open " + what + " to named credential " + d.Name + " is reached; retry later"}
+		h.Release()
+		return &Denial{Kind: LimitReached,
+			Message: "the limit of open " + what + " to named credential " + cred + " is reached; retry later"}
 	}
 	h.cred = cn
 	return nil

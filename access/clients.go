@@ -1,8 +1,9 @@
-package proxy
+package access
 
 import (
 	"crypto/sha256"
 	"encoding/base64"
+	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
@@ -11,8 +12,6 @@ import (
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
-
-	"github.com/callgate/callgate/routing"
 )
 
 // Client is one proxy client identity (the config's `clients:`): how it is
@@ -61,12 +60,16 @@ type ProxyAuth struct {
 // DefaultRealm is the Proxy-Authenticate realm when ProxyAuth.Realm is "".
 const DefaultRealm = "callgate"
 
-// Clients is the compiled client list of a Snapshot: immutable, read
-// without locks. A nil *Clients lets every client use every named
-// credential (no client list configured).
+// ErrBadClients: NewClients was given an ambiguous or malformed client
+// list (a user or token shared by two clients, a bad hash).
+var ErrBadClients = errors.New("access: invalid client list")
+
+// Clients is a compiled client list, part of the proxy's snapshot:
+// immutable, read without locks. A nil *Clients lets every client use
+// every named credential (no client list configured).
 type Clients struct {
-	byUser    map[string]*clientEntry
-	byToken   map[[sha256.Size]byte]*clientEntry
+	byUser    map[string]*Identity
+	byToken   map[[sha256.Size]byte]*Identity
 	cidrs     []cidrEntry // longest prefix first
 	required  bool
 	challenge []string // Proxy-Authenticate values of a 407
@@ -74,8 +77,9 @@ type Clients struct {
 	wait      time.Duration // BcryptWait, defaulted
 }
 
-// clientEntry is one compiled Client. Plaintext secrets are not kept.
-type clientEntry struct {
+// Identity is one compiled Client, what a request was recognised as.
+// Plaintext secrets are not kept.
+type Identity struct {
 	name     string
 	bcrypt   []byte            // bcrypt hash, or nil
 	password [sha256.Size]byte // SHA-256 of the plaintext password, when bcrypt is nil
@@ -84,7 +88,7 @@ type clientEntry struct {
 
 type cidrEntry struct {
 	prefix netip.Prefix
-	c      *clientEntry
+	c      *Identity
 }
 
 // NewClients compiles list. The config has already validated it; the
@@ -92,8 +96,8 @@ type cidrEntry struct {
 // list (a user or token shared by two clients).
 func NewClients(list []Client, auth ProxyAuth) (*Clients, error) {
 	cs := &Clients{
-		byUser:   make(map[string]*clientEntry),
-		byToken:  make(map[[sha256.Size]byte]*clientEntry),
+		byUser:   make(map[string]*Identity),
+		byToken:  make(map[[sha256.Size]byte]*Identity),
 		required: auth.Required,
 		throttle: auth.Throttle,
 		wait:     auth.BcryptWait,
@@ -109,7 +113,7 @@ func NewClients(list []Client, auth ProxyAuth) (*Clients, error) {
 			return nil, fmt.Errorf("%w: client %d: empty or duplicate name %q", ErrBadClients, i, c.Name)
 		}
 		names[c.Name] = true
-		e := &clientEntry{name: c.Name, permit: make(map[string]struct{}, len(c.Permit))}
+		e := &Identity{name: c.Name, permit: make(map[string]struct{}, len(c.Permit))}
 		for _, p := range c.Permit {
 			e.permit[p] = struct{}{}
 		}
@@ -164,84 +168,113 @@ func NewClients(list []Client, auth ProxyAuth) (*Clients, error) {
 	return cs, nil
 }
 
-// authResult is what a request's Proxy-Authorization said.
-type authResult uint8
+// Name is the client's name (Client.Name), for logs.
+func (c *Identity) Name() string { return c.name }
+
+// AuthResult is what a request's Proxy-Authorization said. The caller
+// counts the failures (Wrong, Malformed, Throttled, Busy) by reason.
+type AuthResult uint8
 
 const (
-	authNone      authResult = iota // no Proxy-Authorization: fall back to the source address
-	authOK                          // credentials of a known client
-	authWrong                       // well-formed credentials, not accepted
-	authMalformed                   // two fields, an unknown scheme or a bad encoding
-	authThrottled                   // too many failures from the source or for the user: not checked
-	authBusy                        // no bcrypt slot within the bound: not checked
+	AuthNone      AuthResult = iota // no Proxy-Authorization: fall back to the source address
+	AuthOK                          // credentials of a known client
+	AuthWrong                       // well-formed credentials, not accepted
+	AuthMalformed                   // two fields, an unknown scheme or a bad encoding
+	AuthThrottled                   // too many failures from the source or for the user: not checked
+	AuthBusy                        // no bcrypt slot within the bound: not checked
 )
 
-// access runs once r is routed to d and before the gate: it identifies
-// the client and checks its permission for d, then its rate and the
-// concurrency limits. Limit slots taken are held in sum until its finish.
-func (s *Server) access(r *http.Request, st *state, d *routing.Destination, sum *summary) *refusal {
-	c, f := s.authorize(r, st, d)
+// Authorize identifies r's client and checks it may use the named
+// credential cred. It runs after routing, so denials name the
+// credential, and before the limits. The identity is returned even when
+// its permit denies cred, so the refusal can be logged under the client;
+// res says what Proxy-Authorization said, for the failure metrics. A nil
+// *Clients admits everyone, identifying no one.
+func (cs *Clients) Authorize(r *http.Request, a *Authenticator, cred string) (c *Identity, res AuthResult, deny *Denial) {
+	if cs == nil {
+		return nil, AuthNone, nil
+	}
+	c, res, wait := cs.fromHeader(r, a)
+	if res == AuthNone {
+		c = cs.fromAddr(remoteAddr(r))
+	}
 	if c != nil {
-		sum.client = c.name
+		return c, res, c.MayUse(cred)
 	}
-	if f != nil {
-		return f
+	switch res {
+	case AuthThrottled:
+		// RateLimited, not a kind of its own: the client's remedy is the
+		// same (wait RetryAfter), and the failure result tells operators
+		// the cause apart.
+		return nil, res, &Denial{Kind: RateLimited, RetryAfter: wait,
+			Message: "too many failed proxy authentication attempts from this address or for this user; retry later"}
+	case AuthBusy:
+		return nil, res, &Denial{Kind: LimitReached, RetryAfter: wait,
+			Message: "callgate is busy checking other proxy passwords; retry later"}
+	case AuthWrong, AuthMalformed:
+		return nil, res, &Denial{Kind: ProxyAuthRequired, Challenge: cs.challenge,
+			Message: "the proxy credentials were not accepted"}
 	}
-	return s.limit(r, st, d, c, sum.form == formConnect, &sum.held)
+	return nil, res, cs.NoIdentity()
 }
 
-// authorize identifies r's client and checks it may use d. It returns the
-// client (nil when no client list is configured) or the refusal to send.
-// It runs after routing, so refusals name the credential, and before the
-// limits and the gate.
-func (s *Server) authorize(r *http.Request, st *state, d *routing.Destination) (*clientEntry, *refusal) {
-	cs := st.snap.Clients
+// NoIdentity is the denial of a request that names no client and matches
+// none by address; nil without a client list. Explain answers it for a
+// request without client=, so it is the data plane's own answer.
+func (cs *Clients) NoIdentity() *Denial {
+	if cs == nil {
+		return nil
+	}
+	if cs.required {
+		return &Denial{Kind: ProxyAuthRequired, Challenge: cs.challenge,
+			Message: "proxy authentication is required: send Proxy-Authorization"}
+	}
+	return &Denial{Kind: NotPermitted, Message: "no client identity matches this request's source address"}
+}
+
+// AuthorizeAs is Authorize for a request already identified as the client
+// named name (Explain's client=): an unknown name is denied as unaccepted
+// credentials would be. Without a client list there is no one to be and
+// nothing to deny.
+func (cs *Clients) AuthorizeAs(name, cred string) (*Identity, *Denial) {
 	if cs == nil {
 		return nil, nil
 	}
-	c, res, wait := cs.fromHeader(r, &s.auth)
-	s.metrics.authFailed(res)
-	if res == authNone {
-		c = cs.fromAddr(remoteAddr(r))
-	}
+	c := cs.byName(name)
 	if c == nil {
-		f := &refusal{dest: d, connection: d.Connection}
-		switch {
-		case res == authThrottled:
-			// rate_limited, not a code of its own: the client's remedy is
-			// the same (wait Retry-After), and the failures metric tells
-			// operators the cause apart.
-			f.code, f.retryAfter = CodeRateLimited, wait
-			f.message = "too many failed proxy authentication attempts from this address or for this user; retry later"
-		case res == authBusy:
-			f.code, f.retryAfter = CodeLimitReached, wait
-			f.message = "callgate is busy checking other proxy passwords; retry later"
-		case res == authWrong || res == authMalformed:
-			f.code, f.message, f.challenge = CodeProxyAuthRequired, "the proxy credentials were not accepted", cs.challenge
-		default:
-			return nil, cs.noIdentity(d)
+		return nil, &Denial{Kind: ProxyAuthRequired, Challenge: cs.challenge,
+			Message: "no client is named " + name}
+	}
+	return c, c.MayUse(cred)
+}
+
+// MayUse checks c's permit for the named credential cred: nil, or the
+// denial.
+func (c *Identity) MayUse(cred string) *Denial {
+	if _, ok := c.permit[cred]; !ok {
+		return &Denial{Kind: NotPermitted,
+			Message: "client " + c.name + " is not permitted to use named credential " + cred}
+	}
+	return nil
+}
+
+// byName finds a client by its name. Only Explain asks: the data plane
+// never looks clients up by name, so a scan is enough.
+func (cs *Clients) byName(name string) *Identity {
+	for _, c := range cs.byUser {
+		if c.name == name {
+			return c
 		}
-		return nil, f
 	}
-	return c, c.mayUse(d)
-}
-
-// noIdentity refuses a request that names no client and matches none by
-// address (also what Explain answers without client=).
-func (cs *Clients) noIdentity(d *routing.Destination) *refusal {
-	if cs.required {
-		return &refusal{code: CodeProxyAuthRequired, dest: d, connection: d.Connection, challenge: cs.challenge,
-			message: "proxy authentication is required: send Proxy-Authorization"}
+	for _, c := range cs.byToken {
+		if c.name == name {
+			return c
+		}
 	}
-	return &refusal{code: CodeNotPermitted, dest: d, connection: d.Connection,
-		message: "no client identity matches this request's source address"}
-}
-
-// mayUse checks c's permit for d: nil, or the refusal.
-func (c *clientEntry) mayUse(d *routing.Destination) *refusal {
-	if _, ok := c.permit[d.Name]; !ok {
-		return &refusal{code: CodeNotPermitted, dest: d, connection: d.Connection,
-			message: "client " + c.name + " is not permitted to use named credential " + d.Name}
+	for _, e := range cs.cidrs {
+		if e.c.name == name {
+			return e.c
+		}
 	}
 	return nil
 }
@@ -252,51 +285,51 @@ func (c *clientEntry) mayUse(d *routing.Destination) *refusal {
 // fields, an unknown scheme or bad encoding are failures too: the client
 // asked to be authenticated and must not silently fall back to its
 // address. wait is the Retry-After of a throttled or busy answer.
-func (cs *Clients) fromHeader(r *http.Request, a *authenticator) (c *clientEntry, res authResult, wait time.Duration) {
+func (cs *Clients) fromHeader(r *http.Request, a *Authenticator) (c *Identity, res AuthResult, wait time.Duration) {
 	vals := r.Header["Proxy-Authorization"]
 	if len(vals) == 0 {
-		return nil, authNone, 0
+		return nil, AuthNone, 0
 	}
 	cr := parseCredentials(vals)
 	at, wait, ok := a.throttle.admit(cs.throttle, remoteAddr(r), cr.user, cr.kind == credBasic, time.Now())
 	if !ok {
-		return nil, authThrottled, wait
+		return nil, AuthThrottled, wait
 	}
 	c, res = cs.check(r, a, cr)
 	// A busy answer compared nothing, so it is no failure.
-	at.settle(res != authOK && res != authBusy, time.Now())
-	if res == authBusy {
+	at.settle(res != AuthOK && res != AuthBusy, time.Now())
+	if res == AuthBusy {
 		return nil, res, cs.wait
 	}
 	return c, res, 0
 }
 
 // check finds the client cr names and verifies its password or token.
-func (cs *Clients) check(r *http.Request, a *authenticator, cr credentials) (*clientEntry, authResult) {
+func (cs *Clients) check(r *http.Request, a *Authenticator, cr credentials) (*Identity, AuthResult) {
 	switch cr.kind {
 	case credBasic:
 		c := cs.byUser[cr.user]
 		if c == nil {
-			return nil, authWrong
+			return nil, AuthWrong
 		}
 		switch a.verify(r, c, cr.user, cr.pass, cs.wait) {
 		case verdictOK:
-			return c, authOK
+			return c, AuthOK
 		case verdictBusy:
-			return nil, authBusy
+			return nil, AuthBusy
 		}
-		return nil, authWrong
+		return nil, AuthWrong
 	case credBearer:
 		// Looked up by the token's SHA-256: whatever the lookup's timing
 		// reveals is about a hash of the token, which does not help to
 		// guess the token itself.
 		sum := sha256.Sum256([]byte(cr.token))
 		if c := cs.byToken[sum]; c != nil {
-			return c, authOK
+			return c, AuthOK
 		}
-		return nil, authWrong
+		return nil, AuthWrong
 	}
-	return nil, authMalformed
+	return nil, AuthMalformed
 }
 
 // credentials are what one Proxy-Authorization field claims.
@@ -346,7 +379,7 @@ func decodeBasic(cred string) (user, pass string, ok bool) {
 }
 
 // fromAddr finds the client whose longest CIDR holds addr; nil if none.
-func (cs *Clients) fromAddr(addr netip.Addr) *clientEntry {
+func (cs *Clients) fromAddr(addr netip.Addr) *Identity {
 	if !addr.IsValid() {
 		return nil
 	}
