@@ -338,11 +338,12 @@ func writePaced(w io.Writer, samples []sample) {
 			return fmt.Sprintf("%.2f", x)
 		}
 		// times is t's value over callgate's; "—" for direct (no proxy)
-		// and where callgate's is missing or not above zero.
+		// and where either is missing or not above zero (a latency no
+		// higher than direct's is noise, and no multiple of anything).
 		times := func(v map[string]float64) string {
 			x, ok := v[t]
 			c, cok := v["callgate"]
-			if t == "direct" || !ok || !cok || c <= 0 {
+			if t == "direct" || !ok || !cok || x <= 0 || c <= 0 {
 				return "—"
 			}
 			return fmt.Sprintf("%.2f×", x/c)
