@@ -16,12 +16,13 @@
 #
 # haproxy (one thread) is no forward proxy and is not a peer: the load
 # generator talks to it as to an origin, with no CONNECT and no absolute form.
-# It is measured only for three figures: absolute, through its HTTP reverse
-# proxy (keep-alive both sides, http-reuse always: the cheapest HTTP-aware
-# forwarding), and tunnel and bulk, through its plain TCP relay (after a
-# CONNECT a tunnel's bytes are exactly a relay's, so the relay is the floor
-# for those figures). The report shows it in a separate reference table. If
-# it cannot be installed or started, it is skipped.
+# It is measured only for four figures: absolute and paced, through its HTTP
+# reverse proxy (keep-alive both sides, http-reuse always: the cheapest
+# HTTP-aware forwarding), and tunnel and bulk, through its plain TCP relay
+# (after a CONNECT a tunnel's bytes are exactly a relay's, so the relay is the
+# floor for those figures). The report shows it in a separate reference table
+# (and in the paced table, beside every target). If it cannot be installed or
+# started, it is skipped.
 #
 # Every process it starts, it stops by PID (trap on EXIT).
 #
@@ -340,7 +341,7 @@ proxy_port() {
 # name through its simulated PrivateLink endpoint); direct, squid and
 # tinyproxy get 127.0.0.1:PORT, so neither peer does a DNS lookup. haproxy
 # is given no -proxy: the load generator sends origin-form requests to it as
-# to an origin, on its HTTP frontend (absolute) or through its TCP relay
+# to an origin, on its HTTP frontend (absolute, paced) or through its TCP relay
 # (tunnel, bulk: the tunnel modes without the CONNECT).
 lg() {
 	local figure=$1 target=$2 round=$3

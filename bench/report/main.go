@@ -293,6 +293,8 @@ func addedPaced(samples []sample, field string, which []string) map[string]float
 // writePaced prints the paced figure: every target, direct included, at the
 // same absolute-form rate. Its CPU per request is what a deployment that is
 // far from saturated pays; the added latency is against direct at that rate.
+// Beside the medians, each proxy's CPU per request and added latency as a
+// multiple of callgate's, from the same rounds.
 func writePaced(w io.Writer, samples []sample) {
 	var which []string
 	for _, t := range detailTargets {
@@ -309,8 +311,14 @@ func writePaced(w io.Writer, samples []sample) {
 	fmt.Fprintln(w)
 	fmt.Fprintf(w, "Paced at %.0f req/s (absolute form): CPU per request and the latency each target adds to direct's at the same rate\n", rate)
 	fmt.Fprintln(w)
-	fmt.Fprintln(w, "| target | achieved req/s | proxy CPU µs/request | p50 µs | p99 µs | p50 added (ms) | p99 added (ms) |")
-	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|")
+	cpu := map[string]float64{}
+	for _, t := range which {
+		if v, ok := median(values(samples, "paced", t, "proxy_cpu_us_per_op")); ok {
+			cpu[t] = v
+		}
+	}
+	fmt.Fprintln(w, "| target | achieved req/s | proxy CPU µs/request | p50 µs | p99 µs | p50 added (ms) | p99 added (ms) | CPU/request × callgate's | p50 added × callgate's | p99 added × callgate's |")
+	fmt.Fprintln(w, "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
 	for _, t := range which {
 		med := func(field, format string) string {
 			v, ok := median(values(samples, "paced", t, field))
@@ -329,9 +337,20 @@ func writePaced(w io.Writer, samples []sample) {
 			}
 			return fmt.Sprintf("%.2f", x)
 		}
-		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s |\n", t,
+		// times is t's value over callgate's; "—" for direct (no proxy)
+		// and where either is missing or not above zero (a latency no
+		// higher than direct's is noise, and no multiple of anything).
+		times := func(v map[string]float64) string {
+			x, ok := v[t]
+			c, cok := v["callgate"]
+			if t == "direct" || !ok || !cok || x <= 0 || c <= 0 {
+				return "—"
+			}
+			return fmt.Sprintf("%.2f×", x/c)
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |\n", t,
 			med("rps", "%.0f"), med("proxy_cpu_us_per_op", "%.1f"), med("p50_us", "%.0f"), med("p99_us", "%.0f"),
-			added(p50), added(p99))
+			added(p50), added(p99), times(cpu), times(p50), times(p99))
 	}
 }
 

@@ -144,7 +144,8 @@ func TestEnginesTable(t *testing.T) {
 }
 
 // TestPacedTable: every target measured at the paced rate, direct and
-// haproxy included, with the latency added to direct's.
+// haproxy included, with the latency added to direct's, and each proxy's
+// CPU per request and added latency over callgate's.
 func TestPacedTable(t *testing.T) {
 	var out bytes.Buffer
 	if rc := run([]string{"table", "testdata/engines.jsonl"}, &out); rc != 0 {
@@ -152,11 +153,11 @@ func TestPacedTable(t *testing.T) {
 	}
 	wantLines(t, "paced table", out.String(),
 		"Paced at 1000 req/s (absolute form)",
-		"| target | achieved req/s | proxy CPU µs/request | p50 µs | p99 µs | p50 added (ms) | p99 added (ms) |",
-		"| direct | 1000 | — | 150 | 1500 | — | — |",
-		"| callgate | 999 | 180.0 | 400 | 3000 | 0.25 | 1.50 |",
-		"| callgate-stdlib | 1000 | 220.0 | 500 | 4500 | 0.35 | 3.00 |",
-		"| haproxy | 1000 | 40.0 | 250 | 1500 | 0.10 | 0.00 |",
+		"| target | achieved req/s | proxy CPU µs/request | p50 µs | p99 µs | p50 added (ms) | p99 added (ms) | CPU/request × callgate's | p50 added × callgate's | p99 added × callgate's |",
+		"| direct | 1000 | — | 150 | 1500 | — | — | — | — | — |",
+		"| callgate | 999 | 180.0 | 400 | 3000 | 0.25 | 1.50 | 1.00× | 1.00× | 1.00× |",
+		"| callgate-stdlib | 1000 | 220.0 | 500 | 4500 | 0.35 | 3.00 | 1.22× | 1.40× | 2.00× |",
+		"| haproxy | 1000 | 40.0 | 250 | 1500 | 0.10 | 0.00 | 0.22× | 0.40× | — |",
 	)
 	out.Reset()
 	if rc := run([]string{"table", "testdata/results.jsonl"}, &out); rc != 0 {

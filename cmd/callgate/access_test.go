@@ -36,7 +36,7 @@ func TestClientAccessFromConfig(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	_, port, _ := net.SplitHostPort(upstream)
 	dir := t.TempDir()
 	tokenFile := filepath.Join(dir, "batch-token")

@@ -23,7 +23,7 @@ func TestACMEProxyListener(t *testing.T) {
 	pebble := pebbletest.Start(t)
 	dir := t.TempDir()
 	const domain = "proxy.callgate.test"
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	_, port := mustSplit(t, upstream)
 	cfg := opsConfig(upstream, "acme", "") + fmt.Sprintf(`tls:
   listeners: [proxy]

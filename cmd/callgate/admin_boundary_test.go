@@ -89,7 +89,7 @@ func requireReady(t *testing.T, s *server, after string) {
 // body — and checks each is refused without touching the connection, while
 // the CLI and a bare curl POST keep working.
 func TestAdminRefusesForeignHostAndCrossSite(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	s, _ := opsStart(t, tempConfig(t, opsConfig(upstream, "boundary", "")), zap.NewNop(), false)
 	addr := s.AdminAddr()
 	teardown := "/v1/connections/orders/teardown"
@@ -184,7 +184,7 @@ func portOf(t *testing.T, addr string) string {
 // accepted; a DNS name is refused until admin.hosts lists it, which a
 // reload applies.
 func TestAdminProbesByIPOnUnspecifiedListener(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	cfg := strings.Replace(opsConfig(upstream, "probes", ""), "admin: 127.0.0.1:0", "admin: 0.0.0.0:0", 1)
 	path := tempConfig(t, cfg)
 	s, _ := opsStart(t, path, zap.NewNop(), false)

@@ -46,7 +46,7 @@ func TestAdminTokenFileEmptiedFailsClosed(t *testing.T) {
 	if err := os.WriteFile(tokenPath, []byte("old-token\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	cfg := opsConfig(upstream, "token", "admin:\n  token_file: "+tokenPath+"\n")
 	core, logs := observer.New(zapcore.InfoLevel)
 	s, reg := opsStart(t, tempConfig(t, cfg), zap.New(core), false)

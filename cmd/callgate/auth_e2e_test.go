@@ -19,6 +19,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/callgate/callgate/admin"
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 // End-to-end tests of issue 7: named credentials that carry the
@@ -187,7 +188,7 @@ func TestAuthOAuth2ClientCredentials(t *testing.T) {
 		if n := e.tokens.count("short"); n != 1 {
 			t.Fatalf("%d token requests before expiry, want 1", n)
 		}
-		authEventually(t, "a refreshed token", func() (bool, string) {
+		testwait.UntilExplained(t, authWaitMax, "a refreshed token", func() (bool, string) {
 			resp, body := e.callout(http.MethodGet, "OAuthShort", "c", nil, nil)
 			e.mustVerify(resp, body, "oauth-short")
 			last, _ := e.up.last("oauth-short")
@@ -363,7 +364,7 @@ func TestAuthSecretRotation(t *testing.T) {
 			rotated := authMarker(tc.label + "-rotated")
 			tc.set(rotated) // the upstream now accepts only the new value
 			writeFile(t, tc.file, rotated+"\n")
-			authEventually(t, "the rotated secret in use", func() (bool, string) {
+			testwait.UntilExplained(t, authWaitMax, "the rotated secret in use", func() (bool, string) {
 				resp, body := e.callout(http.MethodGet, tc.name, "after", nil, nil)
 				return resp.StatusCode == http.StatusOK, resp.Status + " " + body
 			})

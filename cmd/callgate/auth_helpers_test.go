@@ -11,8 +11,6 @@ import (
 	"errors"
 	"fmt"
 	"io"
-	"log"
-	"net"
 	"net/http"
 	"net/url"
 	"os"
@@ -30,6 +28,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/callgate/callgate/internal/certgen"
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 // The auth end-to-end fixture: an in-process callgate (simulated AWS, no
@@ -173,7 +172,7 @@ func authSetup(t *testing.T) *authEnv {
 	core, logs := observer.New(zapcore.DebugLevel)
 	e.logs = logs
 	e.s, e.reg = opsStart(t, e.cfgPath, zap.New(core), false)
-	authEventually(t, "the idp connection admits traffic", func() (bool, string) {
+	testwait.UntilExplained(t, authWaitMax, "the idp connection admits traffic", func() (bool, string) {
 		return e.s.app.manager.Admit("idp").Allowed(), "not yet"
 	})
 	// Shutdown (a t.Cleanup of opsStart) runs before the fixture's
@@ -386,26 +385,15 @@ func authStartUpstream(t *testing.T, ca *certgen.CA, verify map[string]func(*htt
 	mtls := base.Clone()
 	mtls.ClientAuth, mtls.ClientCAs = tls.RequireAndVerifyClientCert, ca.Pool()
 	u := &authUpstream{verify: verify}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, u.port, _ = net.SplitHostPort(ln.Addr().String())
-	srv := &http.Server{
-		Handler: http.HandlerFunc(u.serve),
-		TLSConfig: &tls.Config{GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
-			// Both mTLS credentials lead here; only one presents a certificate.
+	// Both mTLS credentials lead here; only one presents a certificate.
+	// The refused mTLS handshakes are expected; upQuiet keeps them off stderr.
+	u.port = startUpstream(t, upHandler(u.serve), upQuiet(), upTLS(&tls.Config{
+		GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
 			if h.ServerName == "mtls."+authDomain || h.ServerName == "nomtls."+authDomain {
 				return mtls, nil
 			}
 			return base, nil
-		}},
-		ReadHeaderTimeout: 10 * time.Second,
-		// The refused mTLS handshakes are expected; keep them off stderr.
-		ErrorLog: log.New(io.Discard, "", 0),
-	}
-	go func() { _ = srv.ServeTLS(ln, "", "") }()
-	t.Cleanup(func() { _ = srv.Close() })
+		}})).port
 	return u
 }
 
@@ -480,74 +468,24 @@ type authIssued struct {
 
 // authTokenServer is a loopback OAuth 2.0 token endpoint (client
 // credentials grant, RFC 6749 §4.4) over TLS, with a certificate for
-// authIdPHost only.
+// authIdPHost only; its upstream records the TLS server names clients ask
+// for and the connections open.
 type authTokenServer struct {
-	port    string
+	*testUpstream
 	clients map[string]authClient
 
 	mu       sync.Mutex
 	requests map[string]int
 	issued   map[string]authIssued
 	last     map[string]url.Values // the last form per client
-	names    map[string]int        // TLS server names clients asked for
-	open     int                   // connections open now
 }
 
 func authStartTokenServer(t *testing.T, ca *certgen.CA, clients map[string]authClient) *authTokenServer {
 	t.Helper()
 	ts := &authTokenServer{clients: clients, requests: map[string]int{}, issued: map[string]authIssued{},
-		last: map[string]url.Values{}, names: map[string]int{}}
-	leaf, err := ca.Server(authIdPHost)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, ts.port, _ = net.SplitHostPort(ln.Addr().String())
-	srv := &http.Server{
-		Handler: http.HandlerFunc(ts.serve),
-		TLSConfig: &tls.Config{Certificates: []tls.Certificate{leaf.TLS}, MinVersion: tls.VersionTLS12,
-			GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
-				ts.mu.Lock()
-				ts.names[h.ServerName]++
-				ts.mu.Unlock()
-				return nil, nil
-			}},
-		ConnState: func(_ net.Conn, st http.ConnState) {
-			ts.mu.Lock()
-			defer ts.mu.Unlock()
-			switch st {
-			case http.StateNew:
-				ts.open++
-			case http.StateClosed, http.StateHijacked:
-				ts.open--
-			}
-		},
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	go func() { _ = srv.ServeTLS(ln, "", "") }()
-	t.Cleanup(func() { _ = srv.Close() })
+		last: map[string]url.Values{}}
+	ts.testUpstream = startUpstream(t, upHandler(ts.serve), upCert(ca, authIdPHost))
 	return ts
-}
-
-// serverNames returns the TLS server names clients asked for.
-func (ts *authTokenServer) serverNames() map[string]int {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	out := make(map[string]int, len(ts.names))
-	for k, v := range ts.names {
-		out[k] = v
-	}
-	return out
-}
-
-// openConns is how many client connections are open now.
-func (ts *authTokenServer) openConns() int {
-	ts.mu.Lock()
-	defer ts.mu.Unlock()
-	return ts.open
 }
 
 func (ts *authTokenServer) serve(w http.ResponseWriter, r *http.Request) {
@@ -659,22 +597,6 @@ func (e *authEnv) admin(method, path string) (int, string) {
 	defer resp.Body.Close()
 	b, _ := io.ReadAll(io.LimitReader(resp.Body, 8<<20))
 	return resp.StatusCode, string(b)
-}
-
-// authEventually polls cond every 50ms until it holds or authWaitMax passes.
-func authEventually(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(authWaitMax)
-	last := ""
-	for time.Now().Before(deadline) {
-		ok, why := cond()
-		if ok {
-			return
-		}
-		last = why
-		time.Sleep(50 * time.Millisecond)
-	}
-	t.Fatalf("waited %s for %s; last: %s", authWaitMax, what, last)
 }
 
 // authBasicToken is the base64 form of the basic credential, which a leak

@@ -5,6 +5,8 @@ import (
 	"net/http"
 	"strings"
 	"testing"
+
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 // TestAuthOAuth2TokenThroughNamedCredential: the token endpoint's host is
@@ -30,11 +32,11 @@ func TestAuthOAuth2TokenThroughNamedCredential(t *testing.T) {
 	if err := e.s.app.sim.Reject("idp"); err != nil {
 		t.Fatal(err)
 	}
-	authEventually(t, "the idp connection to stop admitting traffic", func() (bool, string) {
+	testwait.UntilExplained(t, authWaitMax, "the idp connection to stop admitting traffic", func() (bool, string) {
 		a := e.s.app.manager.Admit("idp")
 		return !a.Allowed(), a.Status.String()
 	})
-	authEventually(t, "the idle token connection to close", func() (bool, string) {
+	testwait.UntilExplained(t, authWaitMax, "the idle token connection to close", func() (bool, string) {
 		n := e.tokens.openConns()
 		return n == 0, fmt.Sprintf("%d open", n)
 	})
@@ -60,7 +62,7 @@ func TestAuthOAuth2TokenThroughNamedCredential(t *testing.T) {
 	if err := e.s.app.sim.Accept("idp"); err != nil {
 		t.Fatal(err)
 	}
-	authEventually(t, "a token through the idp connection again", func() (bool, string) {
+	testwait.UntilExplained(t, authWaitMax, "a token through the idp connection again", func() (bool, string) {
 		resp, body = e.callout(http.MethodGet, "OAuthBurst", "y", nil, nil)
 		return resp.StatusCode == http.StatusOK, resp.Status + " " + body
 	})

@@ -19,7 +19,7 @@ func TestAuthThrottleFromConfig(t *testing.T) {
 		t.Skip("integration: in-process callgate")
 	}
 	const pass = "pw-shop-throttle-8b2f"
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	_, port, _ := strings.Cut(upstream, ":")
 	dir := t.TempDir()
 	render := func(burst string) string {

@@ -8,12 +8,14 @@ import (
 	"time"
 
 	"go.uber.org/zap"
+
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 // TestCLIAgainstRunningServer drives status, sync and teardown through the
 // admin API of an in-process callgate, with flags before and after NAME.
 func TestCLIAgainstRunningServer(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	s, _ := opsStart(t, tempConfig(t, opsConfig(upstream, "cli", "")), zap.NewNop(), false)
 	admin := "http://" + s.AdminAddr()
 
@@ -36,17 +38,10 @@ func TestCLIAgainstRunningServer(t *testing.T) {
 	if code := run([]string{"teardown", "--admin", admin, "orders"}, &out, &errOut); code != 0 {
 		t.Fatalf("teardown: %d %s", code, errOut.String())
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.UntilExplained(t, 10*time.Second, "Unprovisioned after teardown", func() (bool, string) {
 		v, _ := s.app.manager.Get("orders")
-		if v.Status.String() == "Unprovisioned" {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("status after teardown: %s", v.Status)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return v.Status.String() == "Unprovisioned", "status " + v.Status.String()
+	})
 	if code := run([]string{"teardown"}, &out, &errOut); code != 2 {
 		t.Fatalf("teardown without NAME: exit %d, want 2", code)
 	}

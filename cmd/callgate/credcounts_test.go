@@ -19,7 +19,7 @@ import (
 // code when it does not, and counts its requests and refusals from the
 // proxy's metrics.
 func TestNamedCredentialsAdmissionAndCounts(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	cfg := opsConfig(upstream, "counts", `  - name: Idle
     url: http://idle.internal
     outbound_network_connection: idle

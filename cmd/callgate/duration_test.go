@@ -20,19 +20,12 @@ import (
 // response head.
 func TestRequestDurationCoversTheBody(t *testing.T) {
 	const bodyDelay = 400 * time.Millisecond
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+	upstream := startUpstream(t, upHandler(func(w http.ResponseWriter, r *http.Request) {
 		w.WriteHeader(http.StatusOK)
 		w.(http.Flusher).Flush()
 		time.Sleep(bodyDelay)
 		_, _ = w.Write([]byte("late body"))
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	upstream := ln.Addr().String()
+	})).addr
 	_, port, _ := net.SplitHostPort(upstream)
 	s, _ := opsStart(t, tempConfig(t, opsConfig(upstream, "duration", "")), zap.NewNop(), false)
 

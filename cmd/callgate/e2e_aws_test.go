@@ -21,6 +21,7 @@ import (
 
 	"github.com/callgate/callgate/connstate"
 	"github.com/callgate/callgate/internal/motoserver"
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 const (
@@ -55,7 +56,7 @@ func TestE2EAWS(t *testing.T) {
 
 	ec2c := e2eEC2Client(t, ctx, moto.URL())
 	vpc, subnet, sg := e2eNetwork(t, ctx, ec2c)
-	up := e2eStartUpstream(t, e2eHost)
+	up := startUpstream(t, upCert(nil, e2eHost), upHandler(e2ePartner))
 
 	dir := t.TempDir()
 	cfgPath := filepath.Join(dir, "callgate.yaml")
@@ -133,7 +134,7 @@ named_credentials:
 				ep.VpcEndpointType, sdkaws.ToString(ep.ServiceName), ep.SubnetIds, e2eService, subnet)
 		}
 		// The ready-since tag is written after the status changes.
-		e2eWait(t, "ready-since tag on "+endpointID, func() (bool, string) {
+		testwait.UntilExplained(t, e2eWaitMax, "ready-since tag on "+endpointID, func() (bool, string) {
 			v := e2eTag(e2eEndpoint(t, ctx, ec2c, endpointID), connstate.ReadySinceTag)
 			return v != "", "no tag yet"
 		})
@@ -241,7 +242,7 @@ named_credentials:
 		}
 		refusedNotReady(t, connstate.PendingAcceptance)
 		// Leaving Ready drops the shared warm-up record.
-		e2eWait(t, "ready-since tag cleared", func() (bool, string) {
+		testwait.UntilExplained(t, e2eWaitMax, "ready-since tag cleared", func() (bool, string) {
 			v := e2eTag(e2eEndpoint(t, ctx, ec2c, endpointID), connstate.ReadySinceTag)
 			return v == "", "tag still " + v
 		})

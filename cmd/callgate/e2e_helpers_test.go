@@ -8,12 +8,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/tls"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"os"
 	"os/exec"
@@ -27,14 +24,12 @@ import (
 	"time"
 
 	"github.com/callgate/callgate/connstate"
-	"github.com/callgate/callgate/internal/certgen"
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 const (
 	// e2eWaitMax bounds every wait of the end-to-end tests.
 	e2eWaitMax = 30 * time.Second
-	// e2ePoll is how often a wait looks again.
-	e2ePoll = 100 * time.Millisecond
 )
 
 // e2eBin is the callgate binary built for this test process, shared by
@@ -199,7 +194,7 @@ func e2eStartServe(t *testing.T, name, bin, cfgPath string, env []string) *e2ePr
 	case <-time.After(e2eWaitMax):
 		t.Fatalf("%s printed no start line within %s:\n%s", name, e2eWaitMax, p.out.String())
 	}
-	e2eWait(t, name+" /readyz", func() (bool, string) {
+	testwait.UntilExplained(t, e2eWaitMax, name+" /readyz", func() (bool, string) {
 		code, body := e2eGet(p.admin + "/readyz")
 		return code == http.StatusOK, fmt.Sprintf("%d %s", code, body)
 	})
@@ -248,7 +243,7 @@ func (p *e2eProc) tryView(name string) (connstate.View, error) {
 func (p *e2eProc) waitStatus(t *testing.T, name string, want connstate.Status, seen map[connstate.Status]bool) connstate.View {
 	t.Helper()
 	var v connstate.View
-	e2eWait(t, fmt.Sprintf("%s: connection %s %s", p.name, name, want), func() (bool, string) {
+	testwait.UntilExplained(t, e2eWaitMax, fmt.Sprintf("%s: connection %s %s", p.name, name, want), func() (bool, string) {
 		var err error
 		if v, err = p.tryView(name); err != nil {
 			return false, err.Error()
@@ -259,25 +254,6 @@ func (p *e2eProc) waitStatus(t *testing.T, name string, want connstate.Status, s
 		return v.Status == want, fmt.Sprintf("status %s, aws_state %q, last_error %q", v.Status, v.AWSState, v.LastError)
 	})
 	return v
-}
-
-// e2eWait polls cond every e2ePoll until it holds, failing the test after
-// e2eWaitMax with cond's last explanation.
-func e2eWait(t *testing.T, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(e2eWaitMax)
-	var last string
-	for i := 0; i < int(e2eWaitMax/e2ePoll)+1; i++ {
-		var ok bool
-		if ok, last = cond(); ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			break
-		}
-		time.Sleep(e2ePoll)
-	}
-	t.Fatalf("waited %s for %s; last: %s", e2eWaitMax, what, last)
 }
 
 var e2eHTTP = &http.Client{Timeout: 10 * time.Second}
@@ -366,60 +342,13 @@ func e2eNeedCurl(t *testing.T) {
 	}
 }
 
-// e2eUpstream is a loopback HTTPS origin whose certificate, from a test
-// CA, names host. It answers "partner HOST METHOD PATH" and counts calls.
-type e2eUpstream struct {
-	port   string
-	caFile string // PEM of the CA that signed its certificate
-
-	mu    sync.Mutex
-	calls int
-}
-
-func e2eStartUpstream(t *testing.T, host string) *e2eUpstream {
-	t.Helper()
-	ca, err := certgen.NewCA("callgate e2e test CA")
-	if err != nil {
-		t.Fatal(err)
+// e2ePartner is the end-to-end tests' upstream handler: it answers
+// "partner sni=HOST METHOD PATH", naming the TLS server name it was asked
+// for.
+func e2ePartner(w http.ResponseWriter, r *http.Request) {
+	sni := ""
+	if r.TLS != nil {
+		sni = r.TLS.ServerName
 	}
-	leaf, err := ca.Server(host)
-	if err != nil {
-		t.Fatal(err)
-	}
-	u := &e2eUpstream{caFile: filepath.Join(t.TempDir(), "ca.pem")}
-	if err := os.WriteFile(u.caFile, ca.CertPEM, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	_, u.port, _ = net.SplitHostPort(ln.Addr().String())
-	srv := &http.Server{
-		Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			u.mu.Lock()
-			u.calls++
-			u.mu.Unlock()
-			sni := ""
-			if r.TLS != nil {
-				sni = r.TLS.ServerName
-			}
-			fmt.Fprintf(w, "partner sni=%s %s %s", sni, r.Method, r.URL.Path)
-		}),
-		TLSConfig:         &tls.Config{Certificates: []tls.Certificate{leaf.TLS}, MinVersion: tls.VersionTLS12},
-		ReadHeaderTimeout: 10 * time.Second,
-	}
-	go func() {
-		if err := srv.ServeTLS(ln, "", ""); err != nil && !errors.Is(err, http.ErrServerClosed) {
-			t.Errorf("upstream: %v", err)
-		}
-	}()
-	t.Cleanup(func() { _ = srv.Close() })
-	return u
-}
-
-func (u *e2eUpstream) callCount() int {
-	u.mu.Lock()
-	defer u.mu.Unlock()
-	return u.calls
+	fmt.Fprintf(w, "partner sni=%s %s %s", sni, r.Method, r.URL.Path)
 }

@@ -16,7 +16,7 @@ import (
 // request would be allowed and 1 when refused, and takes flags after the
 // URL as users type them.
 func TestExplainCLI(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	s, _ := opsStart(t, tempConfig(t, opsConfig(upstream, "explain", "")), zap.NewNop(), false)
 	admin := "http://" + s.AdminAddr()
 	_, port := mustSplit(t, upstream)

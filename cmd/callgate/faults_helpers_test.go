@@ -1,9 +1,10 @@
 package main
 
-// Helpers for the fault and soak tests (issue 6, items 4 and 5): an origin
-// that misbehaves on request, config builders, a start that does not wait
-// for traffic, raw CONNECT, admin API calls, log counting and the process
-// figures (goroutines, fds, heap) a leak check compares.
+// Helpers for the fault and soak tests (issue 6, items 4 and 5): config
+// builders, a start that does not wait for traffic, raw CONNECT, admin API
+// calls, log counting and the process figures (goroutines, fds, heap) a
+// leak check compares. Their origin, which misbehaves on request, is
+// startUpstream's (upstream_helpers_test.go).
 
 import (
 	"bufio"
@@ -16,7 +17,6 @@ import (
 	"net/http"
 	"os"
 	"runtime"
-	"strings"
 	"testing"
 	"time"
 
@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap/zaptest/observer"
 
 	"github.com/callgate/callgate/connstate"
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 const (
@@ -35,81 +36,7 @@ const (
 	fltHost = "orders.internal"
 	// fltWait bounds every wait of these tests.
 	fltWait = 30 * time.Second
-	// fltResetBody is the Content-Length the resetting origin announces;
-	// it sends only fltResetSent bytes of it.
-	fltResetBody = 1000
-	fltResetSent = 100
 )
-
-// fltOrigin is a loopback HTTP origin that answers "ok PATH", and
-// misbehaves on two paths:
-//   - /reset…: headers with Content-Length fltResetBody, fltResetSent bytes
-//     of body, then (once released, or after 500ms) a TCP RST;
-//   - /slow…: no answer until the client (callgate) gives up, at most 10s.
-type fltOrigin struct {
-	addr, port string
-	// release lets a /reset response go on to its RST; a test that wants
-	// the client to have seen the partial body first sends on it.
-	release chan struct{}
-}
-
-func fltStartOrigin(t *testing.T) *fltOrigin {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	o := &fltOrigin{addr: ln.Addr().String(), release: make(chan struct{}, 1)}
-	_, o.port, _ = net.SplitHostPort(o.addr)
-	srv := &http.Server{ReadHeaderTimeout: 10 * time.Second, Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		switch {
-		case strings.HasPrefix(r.URL.Path, "/reset"):
-			o.reset(w)
-		case strings.HasPrefix(r.URL.Path, "/slow"):
-			select {
-			case <-r.Context().Done(): // callgate gave up and closed the connection
-				return
-			case <-time.After(10 * time.Second):
-			}
-			_, _ = io.WriteString(w, "late "+r.URL.Path)
-		default:
-			_, _ = io.WriteString(w, "ok "+r.URL.Path)
-		}
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return o
-}
-
-// reset sends a response cut short by a RST: SO_LINGER 0 makes Close
-// send RST instead of FIN.
-func (o *fltOrigin) reset(w http.ResponseWriter) {
-	c, brw, err := http.NewResponseController(w).Hijack()
-	if err != nil {
-		return
-	}
-	defer c.Close()
-	fmt.Fprintf(brw, "HTTP/1.1 200 OK\r\nContent-Type: text/plain\r\nContent-Length: %d\r\n\r\n%s",
-		fltResetBody, strings.Repeat("x", fltResetSent))
-	if brw.Flush() != nil {
-		return
-	}
-	select {
-	case <-o.release:
-	case <-time.After(500 * time.Millisecond):
-	}
-	if tc, ok := c.(*net.TCPConn); ok {
-		_ = tc.SetLinger(0)
-	}
-}
-
-// drainRelease drops a release token left over from an earlier request.
-func (o *fltOrigin) drainRelease() {
-	select {
-	case <-o.release:
-	default:
-	}
-}
 
 // fltSim describes a simulated-mode config with one connection "orders"
 // and one http named credential "Orders" on fltHost.
@@ -204,27 +131,10 @@ func fltStart(t *testing.T, cfg string, log *zap.Logger) (*server, *prometheus.R
 // fltWaitAllowed waits until connection "orders" carries traffic.
 func fltWaitAllowed(t *testing.T, s *server) {
 	t.Helper()
-	fltEventually(t, fltWait, "connection orders carries traffic", func() (bool, string) {
+	testwait.UntilExplained(t, fltWait, "connection orders carries traffic", func() (bool, string) {
 		v, _ := s.app.manager.Get("orders")
 		return s.app.manager.Admit("orders").Allowed(), fmt.Sprintf("%+v", v)
 	})
-}
-
-// fltEventually polls cond every 20ms for up to max.
-func fltEventually(t *testing.T, max time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(max)
-	var last string
-	for i := 0; ; i++ {
-		var ok bool
-		if ok, last = cond(); ok {
-			return
-		}
-		if time.Now().After(deadline) || i > int(max/(20*time.Millisecond)) {
-			t.Fatalf("waited %s for %s; last: %s", max, what, last)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
 }
 
 // fltProxyClient is a Go HTTP client that sends every request through the

@@ -24,6 +24,7 @@ import (
 	"github.com/callgate/callgate/connstate"
 	"github.com/callgate/callgate/internal/faultfront"
 	"github.com/callgate/callgate/internal/motoserver"
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 // TestFaultUpstreamResetMidBody: the upstream sends its headers and part of
@@ -35,7 +36,7 @@ func TestFaultUpstreamResetMidBody(t *testing.T) {
 	if testing.Short() {
 		t.Skip("integration: real listeners")
 	}
-	o := fltStartOrigin(t)
+	o := startUpstream(t)
 	core, logs := observer.New(zap.InfoLevel)
 	s, reg := fltStart(t, fltSim{service: o.addr, port: o.port, provision: true}.String(), zap.New(core))
 	fltWaitAllowed(t, s)
@@ -59,10 +60,10 @@ func TestFaultUpstreamResetMidBody(t *testing.T) {
 				t.Fatalf("the response headers should arrive before the reset: %v", err)
 			}
 			defer resp.Body.Close()
-			if resp.StatusCode != http.StatusOK || resp.ContentLength != fltResetBody {
-				t.Fatalf("got %s with Content-Length %d, want 200 with %d", resp.Status, resp.ContentLength, fltResetBody)
+			if resp.StatusCode != http.StatusOK || resp.ContentLength != upResetBody {
+				t.Fatalf("got %s with Content-Length %d, want 200 with %d", resp.Status, resp.ContentLength, upResetBody)
 			}
-			part := make([]byte, fltResetSent)
+			part := make([]byte, upResetSent)
 			if _, err := io.ReadFull(resp.Body, part); err != nil {
 				t.Fatalf("reading the part the upstream sent: %v", err)
 			}
@@ -73,18 +74,18 @@ func TestFaultUpstreamResetMidBody(t *testing.T) {
 			start := time.Now()
 			rest, err := io.ReadAll(resp.Body)
 			if err == nil {
-				t.Fatalf("a body cut by the upstream's RST read as complete (%d bytes)", fltResetSent+len(rest))
+				t.Fatalf("a body cut by the upstream's RST read as complete (%d bytes)", upResetSent+len(rest))
 			}
-			if got := fltResetSent + len(rest); got >= fltResetBody {
-				t.Fatalf("got %d body bytes of a body cut at %d", got, fltResetSent)
+			if got := upResetSent + len(rest); got >= upResetBody {
+				t.Fatalf("got %d body bytes of a body cut at %d", got, upResetSent)
 			}
-			t.Logf("client saw %d of %d bytes, then %v after %v", fltResetSent+len(rest), fltResetBody, err, time.Since(start))
+			t.Logf("client saw %d of %d bytes, then %v after %v", upResetSent+len(rest), upResetBody, err, time.Since(start))
 
 			_, body, err := fltGet(tc.client, tc.base+"/after-reset")
 			if err != nil || body != "ok /after-reset" {
 				t.Fatalf("next request after the reset: %q, %v", body, err)
 			}
-			fltEventually(t, fltWait, "the aborted exchange's summary line", func() (bool, string) {
+			testwait.UntilExplained(t, fltWait, "the aborted exchange's summary line", func() (bool, string) {
 				n := len(fltSummaries(logs, aborted))
 				return n == before+1, fmt.Sprintf("%d aborted %s lines, want %d", n, tc.form, before+1)
 			})
@@ -105,15 +106,15 @@ func TestFaultUpstreamResetMidBody(t *testing.T) {
 		if _, serr := fmt.Sscan(out, &code, &size); serr != nil {
 			t.Fatalf("curl output %q: %v (curl: %v)", out, serr, err)
 		}
-		if err == nil || code != 200 || size >= fltResetBody {
-			t.Fatalf("curl: %q, %v; want the 200's body cut short (%d < %d bytes) and curl failing", out, err, size, fltResetBody)
+		if err == nil || code != 200 || size >= upResetBody {
+			t.Fatalf("curl: %q, %v; want the 200's body cut short (%d < %d bytes) and curl failing", out, err, size, upResetBody)
 		}
 		t.Logf("curl: %s bytes, %v", out, err)
 		out, err = e2eCurl(t, "-x", "http://"+s.ProxyAddr(), absolute+"/after-curl", "--fail")
 		if err != nil || out != "ok /after-curl" {
 			t.Fatalf("curl after the reset: %q, %v", out, err)
 		}
-		fltEventually(t, fltWait, "curl's aborted summary line", func() (bool, string) {
+		testwait.UntilExplained(t, fltWait, "curl's aborted summary line", func() (bool, string) {
 			n := len(fltSummaries(logs, map[string]any{"form": "absolute", "outcome": "aborted"}))
 			return n == before+1, fmt.Sprintf("%d lines, want %d", n, before+1)
 		})
@@ -121,7 +122,7 @@ func TestFaultUpstreamResetMidBody(t *testing.T) {
 
 	// The relayed 200s are counted (when each handler ends, which may
 	// trail the client's last byte); the log line tells them apart.
-	fltEventually(t, fltWait, "requests_total{Orders,200} ≥ 6", func() (bool, string) {
+	testwait.UntilExplained(t, fltWait, "requests_total{Orders,200} ≥ 6", func() (bool, string) {
 		got := metricSum(t, reg, "callgate_requests_total", map[string]string{"named_credential": "Orders", "code": "200"})
 		return got >= 6, fmt.Sprintf("%v", got)
 	})
@@ -135,7 +136,7 @@ func TestFaultUpstreamSlow(t *testing.T) {
 		t.Skip("integration: real listeners")
 	}
 	const limit = time.Second
-	o := fltStartOrigin(t)
+	o := startUpstream(t)
 	cfg := fltSim{service: o.addr, port: o.port, provision: true, top: "timeouts: {response_header: 1s}\n"}
 	s, reg := fltStart(t, cfg.String(), zap.NewNop())
 	fltWaitAllowed(t, s)
@@ -324,7 +325,7 @@ func TestFaultAWSThrottlingDuringSync(t *testing.T) {
 	vpc, subnet, sg := e2eNetwork(t, ctx, e2eEC2Client(t, ctx, moto.URL()))
 	viaFront := e2eEC2Client(t, ctx, front.URL())
 
-	o := fltStartOrigin(t)
+	o := startUpstream(t)
 	const service = "com.amazonaws.vpce.us-east-1.vpce-svc-0fa17fa17fa17fa17"
 	cfg := fltAWS{endpointURL: front.URL(), vpc: vpc, subnet: subnet, sg: sg, service: service,
 		resolve: "*." + service, port: o.port}
@@ -392,7 +393,7 @@ func TestFaultAWSThrottlingDuringSync(t *testing.T) {
 		stopFeed := fltFeedFaults(front, fault)
 		// At least five sync intervals, and until two syncs failed (each
 		// after the SDK's own retries, the loop backing off in between).
-		fltEventually(t, 90*time.Second, "failed syncs", func() (bool, string) {
+		testwait.UntilExplained(t, 90*time.Second, "failed syncs", func() (bool, string) {
 			n := describeCalls(outcome) - before
 			return time.Since(start) >= 5*time.Second && n >= 2, fmt.Sprintf("%v DescribeVpcEndpoints %s after %v", n, outcome, time.Since(start))
 		})
@@ -409,7 +410,7 @@ func TestFaultAWSThrottlingDuringSync(t *testing.T) {
 		fltDrainFaults(t, ctx, front, viaFront)
 		recovered := time.Now()
 		// The loop retries after its backoff, which grows per failure.
-		fltEventually(t, 90*time.Second, "last_error cleared", func() (bool, string) {
+		testwait.UntilExplained(t, 90*time.Second, "last_error cleared", func() (bool, string) {
 			v, err := fltView(admin, "orders")
 			if err != nil {
 				return false, err.Error()
@@ -484,11 +485,11 @@ func TestFaultStatusChangeMidTunnel(t *testing.T) {
 		t.Skip("integration: real listeners")
 	}
 	const interval = time.Second // sync.interval of fltSim
-	o := fltStartOrigin(t)
+	o := startUpstream(t)
 	core, logs := observer.New(zap.InfoLevel)
 	s, reg := fltStart(t, fltSim{service: o.addr, port: o.port, provision: true, acceptance: "manual"}.String(), zap.New(core))
 	admin := s.AdminAddr()
-	fltEventually(t, fltWait, "PendingAcceptance", func() (bool, string) {
+	testwait.UntilExplained(t, fltWait, "PendingAcceptance", func() (bool, string) {
 		v, err := fltView(admin, "orders")
 		return err == nil && v.Status == connstate.PendingAcceptance, fmt.Sprintf("%+v %v", v, err)
 	})
@@ -540,11 +541,11 @@ func TestFaultStatusChangeMidTunnel(t *testing.T) {
 
 	t.Run("counted_in_summary_log", func(t *testing.T) {
 		want := map[string]any{"form": "connect", "named_credential": "Orders", "outcome": "closed", "close_reason": "connection_not_ready"}
-		fltEventually(t, fltWait, "the cut tunnel's summary line", func() (bool, string) {
+		testwait.UntilExplained(t, fltWait, "the cut tunnel's summary line", func() (bool, string) {
 			n := len(fltSummaries(logs, want))
 			return n == 1, fmt.Sprintf("%d lines %v", n, want)
 		})
-		fltEventually(t, fltWait, "tunnels_active 0", func() (bool, string) {
+		testwait.UntilExplained(t, fltWait, "tunnels_active 0", func() (bool, string) {
 			n := tunnels()
 			return n == 0, fmt.Sprintf("tunnels_active %v", n)
 		})

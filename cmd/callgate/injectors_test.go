@@ -14,7 +14,7 @@ import (
 // auth block alone keeps its injector (an OAuth 2.0 token cache survives);
 // a changed block gets a new one.
 func TestReloadKeepsUnchangedInjectors(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	dir := t.TempDir()
 	for _, f := range []string{"token-a", "token-b"} {
 		if err := os.WriteFile(filepath.Join(dir, f), []byte(f+"-value\n"), 0o600); err != nil {

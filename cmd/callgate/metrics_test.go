@@ -14,7 +14,7 @@ import (
 // collectors), after traffic has created the labelled series, and checks
 // the documented names are all there (docs/operations.md, Metrics).
 func TestEveryMetricPassesPromlint(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	s, reg := opsStart(t, tempConfig(t, opsConfig(upstream, "lint", "")), zap.NewNop(), false)
 	_, port := mustSplit(t, upstream)
 	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(mustURL(t, "http://"+s.ProxyAddr()))}}

@@ -3,39 +3,19 @@ package main
 import (
 	"context"
 	"fmt"
-	"io"
 	"net"
-	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
-	"strings"
 	"testing"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	dto "github.com/prometheus/client_model/go"
 	"go.uber.org/zap"
-)
 
-// opsUpstream is a plain HTTP origin on loopback that answers "ok" (or
-// sleeps first, for paths under /slow).
-func opsUpstream(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	srv := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if strings.HasPrefix(r.URL.Path, "/slow") {
-			time.Sleep(2 * time.Second)
-		}
-		_, _ = io.WriteString(w, "ok "+r.URL.Path)
-	})}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(func() { _ = srv.Close() })
-	return ln.Addr().String()
-}
+	"github.com/callgate/callgate/internal/testwait"
+)
 
 // opsConfig renders a simulated-mode config whose one http named credential
 // leads to upstream. extra is appended verbatim (more credentials).
@@ -83,14 +63,10 @@ func opsStart(t *testing.T, cfgPath string, log *zap.Logger, watch bool) (*serve
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = s.Shutdown(context.Background()) })
-	deadline := time.Now().Add(10 * time.Second)
-	for !s.app.manager.Admit("orders").Allowed() {
-		if time.Now().After(deadline) {
-			v, _ := s.app.manager.Get("orders")
-			t.Fatalf("connection never became usable: %+v", v)
-		}
-		time.Sleep(10 * time.Millisecond)
-	}
+	testwait.UntilExplained(t, 10*time.Second, "connection orders to become usable", func() (bool, string) {
+		v, _ := s.app.manager.Get("orders")
+		return s.app.manager.Admit("orders").Allowed(), fmt.Sprintf("%+v", v)
+	})
 	return s, reg
 }
 

@@ -26,6 +26,8 @@ import (
 	"github.com/chromedp/cdproto/runtime"
 	"github.com/chromedp/chromedp"
 	"go.uber.org/zap"
+
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 const (
@@ -270,18 +272,12 @@ func (b *pageBrowser) state() pageState {
 // waitFor reads the page until cond holds, for at most browserWait.
 func (b *pageBrowser) waitFor(what string, cond func(s pageState) bool) pageState {
 	b.t.Helper()
-	deadline := time.Now().Add(browserWait)
-	for {
-		s := b.state()
-		if cond(s) {
-			return s
-		}
-		if time.Now().After(deadline) {
-			b.checkConsole()
-			b.t.Fatalf("the page never showed %s within %s; it shows %+v", what, browserWait, s)
-		}
-		time.Sleep(100 * time.Millisecond)
+	var s pageState
+	if !testwait.Poll(browserWait, func() bool { s = b.state(); return cond(s) }) {
+		b.checkConsole()
+		b.t.Fatalf("the page never showed %s within %s; it shows %+v", what, browserWait, s)
 	}
+	return s
 }
 
 func (b *pageBrowser) navigate(url string) {
@@ -547,7 +543,7 @@ func TestOutboundConnectionsPageToken(t *testing.T) {
 	tokenPath := filepath.Join(t.TempDir(), "admin-token")
 	const token = "page-test-admin-token-0123456789"
 	writeFile(t, tokenPath, token+"\n")
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	s := pageServer(t, opsConfig(upstream, "token test",
 		"admin:\n  token_file: "+tokenPath+"\n  protect_reads: true\n"))
 	pageURL := "http://" + s.AdminAddr() + "/"

@@ -16,6 +16,7 @@ import (
 
 	"github.com/callgate/callgate/connstate"
 	"github.com/callgate/callgate/internal/motoserver"
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 const westRegion = "us-west-2"
@@ -70,7 +71,7 @@ outbound_connections:
 	wait := func(name string, want connstate.Status) connstate.View {
 		t.Helper()
 		var v connstate.View
-		e2eWait(t, name+" "+want.String(), func() (bool, string) {
+		testwait.UntilExplained(t, e2eWaitMax, name+" "+want.String(), func() (bool, string) {
 			v, _ = m.Get(name)
 			return v.Status == want, fmt.Sprintf("%s (aws %q, last error %q)", v.Status, v.AWSState, v.LastError)
 		})

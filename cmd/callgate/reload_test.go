@@ -18,6 +18,8 @@ import (
 
 	"go.uber.org/zap"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 // openTunnel CONNECTs through the proxy to target and returns the tunnel
@@ -65,7 +67,7 @@ func TestReloadsUnderLoad(t *testing.T) {
 	if testing.Short() {
 		t.Skip("1,000 reloads under load")
 	}
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	_, port, _ := net.SplitHostPort(upstream)
 	extra := `  - name: Inventory
     url: http://inventory.internal:` + port + `
@@ -171,7 +173,7 @@ func TestReloadsUnderLoad(t *testing.T) {
 		t.Errorf("config_reloads_total{failure} = %v, want %d", got, badReloads)
 	}
 	// Counted when each handler ends, which may trail the client's last byte.
-	fltEventually(t, fltWait, "requests_total{Orders,absolute,200} to count every request sent", func() (bool, string) {
+	testwait.UntilExplained(t, fltWait, "requests_total{Orders,absolute,200} to count every request sent", func() (bool, string) {
 		got := metricSum(t, reg, "callgate_requests_total", map[string]string{"named_credential": "Orders", "form": "absolute", "code": "200"})
 		return got == float64(sent.Load()), fmt.Sprintf("%v, want %d", got, sent.Load())
 	})
@@ -181,7 +183,7 @@ func TestReloadsUnderLoad(t *testing.T) {
 // TestReloadRefusals: each reload the running state cannot take is refused
 // with a message that says why, and changes nothing.
 func TestReloadRefusals(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	base := opsConfig(upstream, "base", "")
 	path := tempConfig(t, base)
 	core, logs := observer.New(zap.WarnLevel)
@@ -245,7 +247,7 @@ func TestReloadRefusals(t *testing.T) {
 // TestConfigMapSymlinkSwapReloadsOnce: Kubernetes updates a mounted
 // ConfigMap by swapping the ..data symlink; that is one reload.
 func TestConfigMapSymlinkSwapReloadsOnce(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	dir := t.TempDir()
 	mkVersion := func(name, content string) {
 		if err := os.Mkdir(filepath.Join(dir, name), 0o755); err != nil {
@@ -280,13 +282,7 @@ func TestConfigMapSymlinkSwapReloadsOnce(t *testing.T) {
 	if err := os.RemoveAll(filepath.Join(dir, "..2026_11_27_01")); err != nil {
 		t.Fatal(err)
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for successes() < 2 {
-		if time.Now().After(deadline) {
-			t.Fatal("the symlink swap did not trigger a reload")
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+	testwait.Until(t, 10*time.Second, "the symlink swap to trigger a reload", func() bool { return successes() >= 2 })
 	time.Sleep(4 * watchDebounce) // any second reload would land by now
 	if got := successes(); got != 2 {
 		t.Fatalf("successful reloads = %v, want exactly 2 (start + one for the swap)", got)
@@ -306,7 +302,7 @@ func renameConnection(cfg, name string) string {
 // TestReloadChangesWarmupLive: warmup applies on reload, measured from the
 // connection's ready-since moment.
 func TestReloadChangesWarmupLive(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	base := opsConfig(upstream, "warm", "")
 	path := tempConfig(t, base)
 	s, _ := opsStart(t, path, zap.NewNop(), false)

@@ -12,6 +12,8 @@ import (
 	"syscall"
 	"testing"
 	"time"
+
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 // startProcess runs `callgate serve` and returns its proxy and admin
@@ -46,20 +48,14 @@ func startProcess(t *testing.T, cfgPath string, flags ...string) (*exec.Cmd, str
 
 func waitReady(t *testing.T, adminAddr string) {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testwait.UntilExplained(t, 20*time.Second, "/readyz to answer 200", func() (bool, string) {
 		resp, err := http.Get("http://" + adminAddr + "/readyz")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				return
-			}
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("/readyz never 200: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
 }
 
 // TestGracefulShutdown: on SIGTERM /readyz turns 503 first, new
@@ -69,7 +65,7 @@ func TestGracefulShutdown(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t, upSlow(2*time.Second)).addr
 	_, port := mustSplit(t, upstream)
 	cfg := opsConfig(upstream, "shutdown", "") + "shutdown: {ready_delay: 500ms, drain: 10s}\n"
 	cmd, proxyAddr, adminAddr := startProcess(t, tempConfig(t, cfg))
@@ -77,20 +73,14 @@ func TestGracefulShutdown(t *testing.T) {
 
 	client := &http.Client{Transport: &http.Transport{Proxy: http.ProxyURL(mustURL(t, "http://"+proxyAddr))}}
 	target := "http://orders.internal:" + port
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testwait.UntilExplained(t, 20*time.Second, "the connection to carry traffic", func() (bool, string) {
 		resp, err := client.Get(target + "/warm")
-		if err == nil {
-			resp.Body.Close()
-			if resp.StatusCode == 200 {
-				break
-			}
+		if err != nil {
+			return false, err.Error()
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("connection never carried traffic: %v", err)
-		}
-		time.Sleep(50 * time.Millisecond)
-	}
+		resp.Body.Close()
+		return resp.StatusCode == 200, resp.Status
+	})
 
 	// A slow request (the upstream takes 2s) is in flight when SIGTERM comes.
 	slow := make(chan error, 1)
@@ -170,7 +160,7 @@ func TestSIGHUPReloadsAndKeepsRunning(t *testing.T) {
 	if testing.Short() {
 		t.Skip("builds and runs the binary")
 	}
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	path := tempConfig(t, opsConfig(upstream, "before", ""))
 	cmd, _, adminAddr := startProcess(t, path, "--config.watch=false")
 	waitReady(t, adminAddr)
@@ -185,22 +175,15 @@ func TestSIGHUPReloadsAndKeepsRunning(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	deadline := time.Now().Add(10 * time.Second)
-	for {
+	testwait.UntilExplained(t, 10*time.Second, "SIGHUP to reload", func() (bool, string) {
 		resp, err := http.Get("http://" + adminAddr + "/v1/connections/orders")
 		if err != nil {
 			t.Fatalf("callgate stopped after SIGHUP: %v", err)
 		}
 		body, _ := io.ReadAll(resp.Body)
 		resp.Body.Close()
-		if strings.Contains(string(body), "after hup") {
-			break
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("SIGHUP did not reload: %s", body)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return strings.Contains(string(body), "after hup"), string(body)
+	})
 	if err := cmd.Process.Signal(syscall.SIGTERM); err != nil {
 		t.Fatal(err)
 	}

@@ -21,7 +21,7 @@ import (
 // panel and the CallgateAWSAPIErrors alert work in demos and tests. A
 // throttled call counts as throttled, as against AWS.
 func TestSimulatedModeCountsAWSCalls(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	s, reg := opsStart(t, tempConfig(t, opsConfig(upstream, "sim", "")), zap.NewNop(), false)
 
 	s.app.sim.InjectError(simulated.OpDescribe, fmt.Errorf("simulated RequestLimitExceeded: %w", connstate.ErrThrottled), 1)

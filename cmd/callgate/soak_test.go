@@ -25,6 +25,7 @@ import (
 	"go.uber.org/zap"
 
 	"github.com/callgate/callgate/connstate"
+	"github.com/callgate/callgate/internal/testwait"
 )
 
 const (
@@ -64,7 +65,7 @@ func TestSoakMixedLoadReloadsAndFlips(t *testing.T) {
 		dur = d
 	}
 
-	o := fltStartOrigin(t)
+	o := startUpstream(t)
 	base := fltSim{service: o.addr, port: o.port, acceptance: "manual", top: "timeouts: {idle_conn: 2s}\n"}
 	cfgA, cfgB := base, base
 	cfgA.description, cfgB.description = "soak a", "soak b"
@@ -100,22 +101,15 @@ func TestSoakMixedLoadReloadsAndFlips(t *testing.T) {
 	loadTime := time.Since(start)
 	sk.drain()
 
-	// Bounded wait for everything the load opened to close.
-	var after fltFigures
+	// Bounded wait for everything the load opened to close: back to the
+	// baseline exactly, or the bound (the slack is for what is still
+	// closing when the bound ends).
 	settle := time.Now()
-	for i := 0; i < 100; i++ {
-		after = fltMeasure(t)
-		// Back to the baseline exactly, or the bound: the slack is for
-		// what is still closing when the bound ends.
-		if after.goroutines <= before.goroutines && after.fds <= before.fds {
-			break
-		}
-		if time.Since(settle) > 20*time.Second {
-			break
-		}
-		time.Sleep(200 * time.Millisecond)
-	}
-	after = fltMeasure(t)
+	testwait.Poll(20*time.Second, func() bool {
+		f := fltMeasure(t)
+		return f.goroutines <= before.goroutines && f.fds <= before.fds
+	})
+	after := fltMeasure(t)
 
 	st := sk.stats
 	t.Logf("soak: %v of load, %d status flips, %d reloads", loadTime.Round(time.Millisecond), flips, reloads)
@@ -454,20 +448,19 @@ func (sk *fltSoak) deleteRemotely() error {
 // toReady drives connection orders to Ready with the actions its status
 // allows, until it carries traffic.
 func (sk *fltSoak) toReady(max time.Duration) error {
-	deadline := time.Now().Add(max)
 	var last string
-	for i := 0; time.Now().Before(deadline) && i < 10_000; i++ {
+	var failed error
+	done := testwait.Poll(max, func() bool {
 		v, err := fltView(sk.admin, "orders")
 		if err != nil {
-			return err
+			failed = err
+			return true
 		}
 		last = fmt.Sprintf("status %s, last_error %q", v.Status, v.LastError)
 		action := ""
 		switch v.Status {
 		case connstate.Ready:
-			if sk.s.app.manager.Admit("orders").Allowed() {
-				return nil
-			}
+			return sk.s.app.manager.Admit("orders").Allowed()
 		case connstate.Unprovisioned:
 			action = "/v1/connections/orders/provision"
 		case connstate.PendingAcceptance:
@@ -478,12 +471,19 @@ func (sk *fltSoak) toReady(max time.Duration) error {
 		if action != "" {
 			// 409: the status moved on since we looked; look again.
 			if code, body, err := fltAdmin(sk.admin, action); err != nil || (code != http.StatusOK && code != http.StatusConflict) {
-				return fmt.Errorf("POST %s: %d %s %v", action, code, fltTrim(body), err)
+				failed = fmt.Errorf("POST %s: %d %s %v", action, code, fltTrim(body), err)
+				return true
 			}
 		}
-		time.Sleep(20 * time.Millisecond)
+		return false
+	})
+	switch {
+	case failed != nil:
+		return failed
+	case !done:
+		return fmt.Errorf("not Ready within %v; last: %s", max, last)
 	}
-	return fmt.Errorf("not Ready within %v; last: %s", max, last)
+	return nil
 }
 
 // fltSwapFile replaces path's content atomically (write, then rename), as

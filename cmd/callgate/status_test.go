@@ -20,7 +20,7 @@ import (
 // the default table fits 100 columns, -o wide has every field in full,
 // -o json is the admin API's list.
 func TestStatusOutputs(t *testing.T) {
-	upstream := opsUpstream(t)
+	upstream := startUpstream(t).addr
 	_, port, _ := net.SplitHostPort(upstream)
 	const broken = "partner_invoices_eu_central"
 	cfg := fmt.Sprintf(`listen: {proxy: 127.0.0.1:0, admin: 127.0.0.1:0}

@@ -13,72 +13,10 @@ import (
 	"time"
 
 	"github.com/callgate/callgate/connstate"
-	"github.com/callgate/callgate/internal/certgen"
 	"github.com/callgate/callgate/routing"
 )
 
 const tdHost = "idp.partner.test"
-
-// tdServer is a loopback TLS echo server with a certificate for tdHost
-// and 127.0.0.1; it records the server name each client asked for.
-type tdServer struct {
-	ca   *certgen.CA
-	ln   net.Listener
-	port string
-
-	mu    sync.Mutex
-	names []string
-	wg    sync.WaitGroup
-}
-
-func tdStartServer(t *testing.T) *tdServer {
-	t.Helper()
-	ca, err := certgen.NewCA("token dial test CA")
-	if err != nil {
-		t.Fatal(err)
-	}
-	leaf, err := ca.Server(tdHost, "127.0.0.1")
-	if err != nil {
-		t.Fatal(err)
-	}
-	s := &tdServer{ca: ca}
-	cfg := &tls.Config{Certificates: []tls.Certificate{leaf.TLS}, MinVersion: tls.VersionTLS12,
-		GetConfigForClient: func(h *tls.ClientHelloInfo) (*tls.Config, error) {
-			s.mu.Lock()
-			s.names = append(s.names, h.ServerName)
-			s.mu.Unlock()
-			return nil, nil
-		}}
-	if s.ln, err = tls.Listen("tcp", "127.0.0.1:0", cfg); err != nil {
-		t.Fatal(err)
-	}
-	_, s.port, _ = net.SplitHostPort(s.ln.Addr().String())
-	s.wg.Add(1)
-	go func() {
-		defer s.wg.Done()
-		for {
-			c, err := s.ln.Accept()
-			if err != nil {
-				return
-			}
-			s.wg.Add(1)
-			go func() {
-				defer s.wg.Done()
-				defer c.Close()
-				_ = c.SetDeadline(time.Now().Add(30 * time.Second))
-				_, _ = io.Copy(c, c)
-			}()
-		}
-	}()
-	t.Cleanup(func() { _ = s.ln.Close(); s.wg.Wait() })
-	return s
-}
-
-func (s *tdServer) serverNames() []string {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	return append([]string(nil), s.names...)
-}
 
 // tdGate answers Admit with a settable Admission.
 type tdGate struct {
@@ -103,7 +41,7 @@ func (g *tdGate) set(a connstate.Admission) {
 // endpoint dial reaches the test server (as the simulated backend's
 // endpoint name would).
 type tdFixture struct {
-	srv       *tdServer
+	srv       *testUpstream // a TLS echo server for tdHost and 127.0.0.1
 	gate      *tdGate
 	d         *tokenDialer
 	mu        sync.Mutex
@@ -112,7 +50,7 @@ type tdFixture struct {
 
 func tdSetup(t *testing.T, credTLS *tls.Config) *tdFixture {
 	t.Helper()
-	f := &tdFixture{srv: tdStartServer(t), gate: &tdGate{}}
+	f := &tdFixture{srv: startUpstream(t, upEcho(), upCert(nil, tdHost, "127.0.0.1")), gate: &tdGate{}}
 	if credTLS == nil {
 		credTLS = &tls.Config{RootCAs: f.srv.ca.Pool()}
 	}
@@ -128,7 +66,7 @@ func tdSetup(t *testing.T, credTLS *tls.Config) *tdFixture {
 			f.endpoints = append(f.endpoints, d.Name)
 			f.mu.Unlock()
 			var nd net.Dialer
-			return nd.DialContext(ctx, "tcp", f.srv.ln.Addr().String())
+			return nd.DialContext(ctx, "tcp", f.srv.addr)
 		},
 		// The direct path trusts the test CA; in callgate it has the system roots.
 		direct: &tls.Dialer{Config: &tls.Config{RootCAs: f.srv.ca.Pool(), MinVersion: tls.VersionTLS12}},
@@ -188,7 +126,7 @@ func TestTokenDialThroughNamedCredential(t *testing.T) {
 	if got := f.dialed(); len(got) != 3 {
 		t.Errorf("endpoint dials %v, want IdP three times", got)
 	}
-	for _, n := range f.srv.serverNames() {
+	for n := range f.srv.serverNames() {
 		if n != tdHost {
 			t.Errorf("TLS server name %q, want %q", n, tdHost)
 		}
