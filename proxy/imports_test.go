@@ -3,33 +3,24 @@ package proxy
 import (
 	"go/parser"
 	"go/token"
-	"os/exec"
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/callgate/callgate/internal/depcheck"
 )
 
 // TestProxyImportsStayOnTheDataPlane: the proxy never depends on the AWS
-// SDK, the config package or the connstate backends (STYLE: imports point
+// SDK, the config package or the connstate backends (imports point
 // one way; AWS lives behind the connstate backend interface).
 func TestProxyImportsStayOnTheDataPlane(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", ".").Output()
-	if err != nil {
-		t.Skipf("go list unavailable: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
-		for _, banned := range []string{
-			"github.com/aws/",
-			"github.com/callgate/callgate/config",
-			"github.com/callgate/callgate/connstate/aws",
-			"github.com/callgate/callgate/connstate/simulated",
-			"github.com/callgate/callgate/credauth",
-		} {
-			if strings.HasPrefix(dep, banned) {
-				t.Errorf("proxy depends on %s", dep)
-			}
-		}
-	}
+	depcheck.Forbid(t, ".",
+		"github.com/aws/",
+		"github.com/callgate/callgate/config",
+		"github.com/callgate/callgate/connstate/aws",
+		"github.com/callgate/callgate/connstate/simulated",
+		"github.com/callgate/callgate/credauth",
+	)
 }
 
 // TestEngineBehindTheSeams: the wire engine package knows no policy (it
@@ -37,11 +28,7 @@ func TestProxyImportsStayOnTheDataPlane(t *testing.T) {
 // plane's own files only engine.go knows it exists: the pipeline sees
 // net/http's types whichever engine wrote them.
 func TestEngineBehindTheSeams(t *testing.T) {
-	out, err := exec.Command("go", "list", "-deps", "./h1").Output()
-	if err != nil {
-		t.Skipf("go list unavailable: %v", err)
-	}
-	for _, dep := range strings.Fields(string(out)) {
+	for _, dep := range depcheck.Deps(t, "./h1") {
 		if strings.HasPrefix(dep, "github.com/callgate/callgate/") &&
 			dep != "github.com/callgate/callgate/proxy/h1" && dep != "github.com/callgate/callgate/internal/rawio" {
 			t.Errorf("proxy/h1 depends on %s", dep)
