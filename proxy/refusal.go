@@ -161,7 +161,7 @@ func (f *refusal) write(w http.ResponseWriter, closeConn bool) {
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
 	h.Set("Proxy-Status", f.proxyStatusValue())
-	// The code also goes in the reason phrase (laneWriter, errConn): many
+	// The code also goes in the reason phrase (appendReason, errConn): many
 	// clients show only the status line of a refused CONNECT.
 	h.Set(refusalCodeHeader, r.name)
 	switch f.code {
