@@ -18,7 +18,7 @@ import (
 type wire interface {
 	serve(ln net.Listener) error
 	shutdown(ctx context.Context) error
-	transport(t *http.Transport, dial func(ctx context.Context, network, addr string) (net.Conn, error)) upstreamTransport
+	transport(t *http.Transport) upstreamTransport
 }
 
 func (s *Server) newWire(e Engine) wire {
@@ -74,7 +74,7 @@ func (w stdlibWire) shutdown(ctx context.Context) error {
 	return err
 }
 
-func (stdlibWire) transport(t *http.Transport, _ func(context.Context, string, string) (net.Conn, error)) upstreamTransport {
+func (stdlibWire) transport(t *http.Transport) upstreamTransport {
 	return t
 }
 
@@ -89,10 +89,10 @@ func (w *fastWire) serve(ln net.Listener) error { return w.lane.Serve(ln) }
 
 func (w *fastWire) shutdown(ctx context.Context) error { return w.lane.Shutdown(ctx) }
 
-func (w *fastWire) transport(t *http.Transport, dial func(context.Context, string, string) (net.Conn, error)) upstreamTransport {
+func (w *fastWire) transport(t *http.Transport) upstreamTransport {
 	return &h1.Transport{
 		Fallback:               t,
-		DialContext:            dial,
+		DialContext:            t.DialContext,
 		ResponseHeaderTimeout:  t.ResponseHeaderTimeout,
 		IdleConnTimeout:        t.IdleConnTimeout,
 		MaxIdleConns:           t.MaxIdleConnsPerHost,

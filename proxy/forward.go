@@ -26,14 +26,13 @@ func (s *Server) transportFor(st *state, d *routing.Destination) upstreamTranspo
 		return *u
 	}
 	snap := st.snap
-	dial := func(ctx context.Context, _, addr string) (net.Conn, error) {
-		return s.dialAddr(ctx, snap, addr)
-	}
 	t := &http.Transport{
 		// The proxy never uses another proxy, and the address is the
 		// endpoint's (set by us in the request URL), never the client's.
-		Proxy:       nil,
-		DialContext: dial,
+		Proxy: nil,
+		DialContext: func(ctx context.Context, _, addr string) (net.Conn, error) {
+			return s.dialAddr(ctx, snap, addr)
+		},
 		// ServerName is the credential's host: the endpoint's certificate
 		// is verified against it, not against the endpoint DNS name.
 		TLSClientConfig:        d.TLS,
@@ -46,7 +45,7 @@ func (s *Server) transportFor(st *state, d *routing.Destination) upstreamTranspo
 		// Bodies pass through as the upstream sent them.
 		DisableCompression: true,
 	}
-	u := s.wire.transport(t, dial)
+	u := s.wire.transport(t)
 	if ds.upstream.CompareAndSwap(nil, &u) {
 		return u
 	}
