@@ -1,61 +1,31 @@
 package access
 
 import (
-	"encoding/base64"
 	"errors"
 	"fmt"
 	"net/http"
 	"net/netip"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
-	"golang.org/x/crypto/bcrypt"
+	"github.com/callgate/callgate/internal/testclient"
 )
-
-// The secrets of the test clients; none may appear in an error, a denial
-// or the authenticator's cache.
-const (
-	plainUser   = "app1"
-	plainPass   = "pw-app1-plaintext-7f3a"
-	hashedUser  = "app2"
-	hashedPass  = "pw-app2-bcrypt-91c4"
-	bearerToken = "tok-app3-0123456789abcdef"
-)
-
-var secrets = []string{plainPass, hashedPass, bearerToken,
-	base64.StdEncoding.EncodeToString([]byte(plainUser + ":" + plainPass)),
-	base64.StdEncoding.EncodeToString([]byte(hashedUser + ":" + hashedPass)),
-}
-
-// bcryptHash hashes hashedPass at the minimum cost (fast tests), once.
-var bcryptHash = sync.OnceValue(func() []byte {
-	h, err := bcrypt.GenerateFromPassword([]byte(hashedPass), bcrypt.MinCost)
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
 
 // testClients: plainpw may use Plain and Partner, hashed only Plain,
 // bearer Plain and Slow, local (by address) only Plain.
 func testClients(t testing.TB, auth ProxyAuth) *Clients {
 	t.Helper()
 	cs, err := NewClients([]Client{
-		{Name: "plainpw", Username: plainUser, Password: []byte(plainPass), Permit: []string{"Plain", "Partner"}},
-		{Name: "hashed", Username: hashedUser, PasswordHash: bcryptHash(), Permit: []string{"Plain"}},
-		{Name: "bearer", Token: []byte(bearerToken), Permit: []string{"Plain", "Slow"}},
+		{Name: "plainpw", Username: testclient.PlainUser, Password: []byte(testclient.PlainPass), Permit: []string{"Plain", "Partner"}},
+		{Name: "hashed", Username: testclient.HashedUser, PasswordHash: testclient.BcryptHash(), Permit: []string{"Plain"}},
+		{Name: "bearer", Token: []byte(testclient.BearerToken), Permit: []string{"Plain", "Slow"}},
 		{Name: "local", CIDRs: []netip.Prefix{netip.MustParsePrefix("10.9.0.0/16")}, Permit: []string{"Plain"}},
 	}, auth)
 	if err != nil {
 		t.Fatal(err)
 	}
 	return cs
-}
-
-func basicAuth(user, pass string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
 }
 
 // request is a request from remote carrying the Proxy-Authorization
@@ -66,16 +36,6 @@ func request(t testing.TB, remote string, auth ...string) *http.Request {
 		r.Header.Add("Proxy-Authorization", a)
 	}
 	return r
-}
-
-// assertNoSecrets fails if any test secret is in s.
-func assertNoSecrets(t *testing.T, where, s string) {
-	t.Helper()
-	for _, sec := range secrets {
-		if strings.Contains(s, sec) {
-			t.Errorf("%s holds a secret (%.6s…)", where, sec)
-		}
-	}
 }
 
 // TestAuthorize: each way a request identifies itself (or fails to) gets
@@ -97,21 +57,21 @@ func TestAuthorize(t *testing.T) {
 		msg      string
 		withChal bool
 	}{
-		{name: "basic plaintext", cs: required, r: request(t, "192.0.2.1:1", basicAuth(plainUser, plainPass)), cred: "Partner", client: "plainpw", res: AuthOK},
-		{name: "basic bcrypt", cs: required, r: request(t, "192.0.2.1:1", basicAuth(hashedUser, hashedPass)), cred: "Plain", client: "hashed", res: AuthOK},
-		{name: "bearer", cs: required, r: request(t, "192.0.2.1:1", "bearer "+bearerToken), cred: "Slow", client: "bearer", res: AuthOK},
+		{name: "basic plaintext", cs: required, r: request(t, "192.0.2.1:1", testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass)), cred: "Partner", client: "plainpw", res: AuthOK},
+		{name: "basic bcrypt", cs: required, r: request(t, "192.0.2.1:1", testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)), cred: "Plain", client: "hashed", res: AuthOK},
+		{name: "bearer", cs: required, r: request(t, "192.0.2.1:1", "bearer "+testclient.BearerToken), cred: "Slow", client: "bearer", res: AuthOK},
 		{name: "by address", cs: required, r: request(t, "10.9.1.2:1"), cred: "Plain", client: "local", res: AuthNone},
-		{name: "not permitted", cs: required, r: request(t, "192.0.2.1:1", basicAuth(hashedUser, hashedPass)), cred: "Partner", client: "hashed", res: AuthOK,
+		{name: "not permitted", cs: required, r: request(t, "192.0.2.1:1", testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)), cred: "Partner", client: "hashed", res: AuthOK,
 			kind: NotPermitted, msg: "client hashed is not permitted to use named credential Partner"},
 		{name: "address not permitted", cs: optional, r: request(t, "10.9.1.2:1"), cred: "Slow", client: "local", res: AuthNone,
 			kind: NotPermitted, msg: "client local is not permitted to use named credential Slow"},
-		{name: "wrong password", cs: required, r: request(t, "10.9.1.2:1", basicAuth(plainUser, "nope")), cred: "Plain", res: AuthWrong,
+		{name: "wrong password", cs: required, r: request(t, "10.9.1.2:1", testclient.BasicAuth(testclient.PlainUser, "nope")), cred: "Plain", res: AuthWrong,
 			kind: ProxyAuthRequired, msg: "the proxy credentials were not accepted", withChal: true},
-		{name: "unknown user", cs: required, r: request(t, "10.9.1.2:1", basicAuth("who", "nope")), cred: "Plain", res: AuthWrong,
+		{name: "unknown user", cs: required, r: request(t, "10.9.1.2:1", testclient.BasicAuth("who", "nope")), cred: "Plain", res: AuthWrong,
 			kind: ProxyAuthRequired, msg: "the proxy credentials were not accepted", withChal: true},
 		{name: "unknown token", cs: required, r: request(t, "192.0.2.1:1", "Bearer nope"), cred: "Plain", res: AuthWrong,
 			kind: ProxyAuthRequired, msg: "the proxy credentials were not accepted", withChal: true},
-		{name: "two fields", cs: required, r: request(t, "10.9.1.2:1", basicAuth(plainUser, plainPass), basicAuth(plainUser, plainPass)), cred: "Plain", res: AuthMalformed,
+		{name: "two fields", cs: required, r: request(t, "10.9.1.2:1", testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass), testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass)), cred: "Plain", res: AuthMalformed,
 			kind: ProxyAuthRequired, msg: "the proxy credentials were not accepted", withChal: true},
 		{name: "unknown scheme", cs: required, r: request(t, "192.0.2.1:1", "Digest x"), cred: "Plain", res: AuthMalformed,
 			kind: ProxyAuthRequired, msg: "the proxy credentials were not accepted", withChal: true},
@@ -144,7 +104,7 @@ func TestAuthorize(t *testing.T) {
 			if tc.withChal != (len(deny.Challenge) > 0) || tc.withChal && strings.Join(deny.Challenge, "|") != strings.Join(challenge, "|") {
 				t.Errorf("challenge %q", deny.Challenge)
 			}
-			assertNoSecrets(t, "denial", deny.Error())
+			testclient.AssertNoSecrets(t, "denial", deny.Error())
 		})
 	}
 }
@@ -178,7 +138,7 @@ func TestAuthorizeThrottledAndBusy(t *testing.T) {
 	release := a.HoldSlots()
 	defer release()
 	for range 2 {
-		_, res, deny := cs.Authorize(request(t, "192.0.2.1:1", basicAuth(hashedUser, hashedPass)), &a, "Plain")
+		_, res, deny := cs.Authorize(request(t, "192.0.2.1:1", testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)), &a, "Plain")
 		if res != AuthBusy || deny == nil || deny.Kind != LimitReached || deny.RetryAfter != 20*time.Millisecond ||
 			deny.Message != "callgate is busy checking other proxy passwords; retry later" {
 			t.Fatalf("busy: %d %+v", res, deny)
@@ -189,10 +149,10 @@ func TestAuthorizeThrottledAndBusy(t *testing.T) {
 	}
 	release()
 	// The one failure the bucket holds is still there: busy charged none.
-	if _, res, _ := cs.Authorize(request(t, "192.0.2.1:1", basicAuth(plainUser, "nope")), &a, "Plain"); res != AuthWrong {
+	if _, res, _ := cs.Authorize(request(t, "192.0.2.1:1", testclient.BasicAuth(testclient.PlainUser, "nope")), &a, "Plain"); res != AuthWrong {
 		t.Fatalf("first failure: %d", res)
 	}
-	_, res, deny := cs.Authorize(request(t, "192.0.2.1:1", basicAuth(plainUser, plainPass)), &a, "Plain")
+	_, res, deny := cs.Authorize(request(t, "192.0.2.1:1", testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass)), &a, "Plain")
 	if res != AuthThrottled || deny == nil || deny.Kind != RateLimited || deny.RetryAfter <= 0 ||
 		deny.Message != "too many failed proxy authentication attempts from this address or for this user; retry later" {
 		t.Fatalf("throttled: %d %+v", res, deny)
@@ -203,7 +163,7 @@ func TestAuthorizeThrottledAndBusy(t *testing.T) {
 }
 
 func TestNewClientsErrors(t *testing.T) {
-	hash := bcryptHash()
+	hash := testclient.BcryptHash()
 	cases := []struct {
 		name string
 		list []Client
@@ -269,7 +229,7 @@ func TestClientAddrMatch(t *testing.T) {
 // presented credentials, only on success, and bounded.
 func TestAuthCache(t *testing.T) {
 	var a Authenticator
-	c := &Identity{name: "hashed", bcrypt: bcryptHash()}
+	c := &Identity{name: "hashed", bcrypt: testclient.BcryptHash()}
 	r := &http.Request{}
 	r = r.WithContext(t.Context())
 	count := func() int {
@@ -277,20 +237,20 @@ func TestAuthCache(t *testing.T) {
 		if m := a.cache.Load(); m != nil {
 			m.Range(func(k, v any) bool {
 				n++
-				assertNoSecrets(t, "cache entry", fmt.Sprintf("%x %v", k, v))
+				testclient.AssertNoSecrets(t, "cache entry", fmt.Sprintf("%x %v", k, v))
 				return true
 			})
 		}
 		return n
 	}
-	if a.verify(r, c, hashedUser, "wrong", time.Second) != verdictWrong {
+	if a.verify(r, c, testclient.HashedUser, "wrong", time.Second) != verdictWrong {
 		t.Fatal("wrong password accepted")
 	}
 	if count() != 0 {
 		t.Fatal("a failed verification was cached")
 	}
 	for i := 0; i < 3; i++ {
-		if a.verify(r, c, hashedUser, hashedPass, time.Second) != verdictOK {
+		if a.verify(r, c, testclient.HashedUser, testclient.HashedPass, time.Second) != verdictOK {
 			t.Fatal("right password refused")
 		}
 	}
@@ -299,7 +259,7 @@ func TestAuthCache(t *testing.T) {
 	}
 	// Bounded: past maxAuthCache entries the cache starts over.
 	a.size.Store(maxAuthCache)
-	if a.verify(r, &Identity{name: "x", bcrypt: bcryptHash()}, "other", hashedPass, time.Second) != verdictOK {
+	if a.verify(r, &Identity{name: "x", bcrypt: testclient.BcryptHash()}, "other", testclient.HashedPass, time.Second) != verdictOK {
 		t.Fatal("refused")
 	}
 	if count() != 1 {

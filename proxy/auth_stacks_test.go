@@ -14,6 +14,7 @@ import (
 	"time"
 
 	"github.com/callgate/callgate/access"
+	"github.com/callgate/callgate/internal/testclient"
 )
 
 // oddUser's password needs percent-encoding in a proxy URL.
@@ -61,10 +62,10 @@ func TestProxyAuthClientStacks(t *testing.T) {
 			{"basic absolute", []string{"-x", withUser(oddUser, oddPass), httpTarget}, "000 200"},
 			// The bearer client may use Plain, an http upstream: the CONNECT
 			// is accepted (200), then TLS to it fails (000).
-			{"bearer CONNECT", []string{"-x", "http://" + e.addr, "--proxy-header", "Proxy-Authorization: Bearer " + bearerToken, fmt.Sprintf("https://plain.partner.example:%d/", e.plain.port)}, "200 000"},
+			{"bearer CONNECT", []string{"-x", "http://" + e.addr, "--proxy-header", "Proxy-Authorization: Bearer " + testclient.BearerToken, fmt.Sprintf("https://plain.partner.example:%d/", e.plain.port)}, "200 000"},
 			{"no credentials CONNECT", []string{"-x", "http://" + e.addr, httpsTarget}, "407 000"},
-			{"bearer absolute", []string{"-x", "http://" + e.addr, "--proxy-header", "Proxy-Authorization: Bearer " + bearerToken, httpTarget}, "000 200"},
-			{"callout with Proxy-Authorization", []string{"-H", "Proxy-Authorization: Bearer " + bearerToken, "http://" + e.addr + "/callout/Plain/x"}, "000 200"},
+			{"bearer absolute", []string{"-x", "http://" + e.addr, "--proxy-header", "Proxy-Authorization: Bearer " + testclient.BearerToken, httpTarget}, "000 200"},
+			{"callout with Proxy-Authorization", []string{"-H", "Proxy-Authorization: Bearer " + testclient.BearerToken, "http://" + e.addr + "/callout/Plain/x"}, "000 200"},
 		} {
 			if got := code(tc.args...); got != tc.want {
 				t.Errorf("%s: %s, want %s", tc.name, got, tc.want)
@@ -107,7 +108,7 @@ for u in sys.argv[2].split(","):
 		// A bearer token: ProxyConnectHeader for CONNECT.
 		bare, _ := url.Parse("http://" + e.addr)
 		tr2 := &http.Transport{Proxy: http.ProxyURL(bare), TLSClientConfig: &tls.Config{RootCAs: e.ca.Pool()},
-			ProxyConnectHeader: http.Header{"Proxy-Authorization": {"Bearer " + bearerToken}}}
+			ProxyConnectHeader: http.Header{"Proxy-Authorization": {"Bearer " + testclient.BearerToken}}}
 		defer tr2.CloseIdleConnections()
 		// bearer is permitted Plain and Slow; Slow's upstream is plain HTTP,
 		// so the CONNECT is checked by its answer alone.

@@ -18,6 +18,7 @@ import (
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/callgate/callgate/access"
+	"github.com/callgate/callgate/internal/testclient"
 	"github.com/callgate/callgate/internal/testwait"
 )
 
@@ -117,7 +118,7 @@ func TestAuthThrottleOneConnection(t *testing.T) {
 	pc := e.clientFrom(t, "127.0.0.1")
 	const tries = 4 * burst
 	for i := 0; i < tries; i++ {
-		res, body := pc.get(t, plain, basicAuth(hashedUser, fmt.Sprintf("guess-%d", i)))
+		res, body := pc.get(t, plain, testclient.BasicAuth(testclient.HashedUser, fmt.Sprintf("guess-%d", i)))
 		if i < burst {
 			if res.StatusCode != http.StatusProxyAuthRequired || refusalOf(t, body).Error != "proxy_auth_required" {
 				t.Fatalf("guess %d within the burst: %d %s", i, res.StatusCode, body)
@@ -133,7 +134,7 @@ func TestAuthThrottleOneConnection(t *testing.T) {
 		t.Errorf("bcrypt ran %d times for %d guesses, want %d (the burst only)", n, tries, burst)
 	}
 	// Otherwise a guesser would still tell its hit from the 200.
-	res, body := pc.get(t, plain, basicAuth(hashedUser, hashedPass))
+	res, body := pc.get(t, plain, testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass))
 	assertThrottled(t, res, body)
 	if n := e.srv.auth.Compared(); n != burst {
 		t.Errorf("the throttled right password was checked (%d comparisons)", n)
@@ -165,7 +166,7 @@ func TestAuthThrottleRecovers(t *testing.T) {
 	}}), access.Limits{})
 	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	pc := e.clientFrom(t, "127.0.0.1")
-	right := basicAuth(plainUser, plainPass)
+	right := testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass)
 
 	// Drain the bucket until a wrong password is throttled, then try the
 	// right one at once. Should the machine stall past a refill in
@@ -178,7 +179,7 @@ func TestAuthThrottleRecovers(t *testing.T) {
 				t.Fatalf("%d wrong passwords in a row and none throttled", tries)
 			}
 			last = time.Now()
-			res, body := pc.get(t, plain, basicAuth(plainUser, "wrong"))
+			res, body := pc.get(t, plain, testclient.BasicAuth(testclient.PlainUser, "wrong"))
 			if res.StatusCode == http.StatusTooManyRequests {
 				assertThrottled(t, res, body)
 				break
@@ -238,40 +239,40 @@ func TestAuthThrottleSources(t *testing.T) {
 
 	// Source a spends its burst on app1 (the user bucket: 3 of 5).
 	for i := 0; i < 3; i++ {
-		if st := status(a, basicAuth(plainUser, "wrong")); st != 407 {
+		if st := status(a, testclient.BasicAuth(testclient.PlainUser, "wrong")); st != 407 {
 			t.Fatalf("a, failure %d: %d, want 407", i, st)
 		}
 	}
-	res, body := a.get(t, plain, basicAuth(plainUser, plainPass))
+	res, body := a.get(t, plain, testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass))
 	assertThrottled(t, res, body)
-	if st := status(a, "Bearer "+bearerToken); st != 429 {
+	if st := status(a, "Bearer "+testclient.BearerToken); st != 429 {
 		t.Errorf("a, right token: %d, want 429 (the source is throttled)", st)
 	}
 	// Without Proxy-Authorization nothing is guessed: the usual 407.
 	if st := status(a, ""); st != 407 {
 		t.Errorf("a, no credentials: %d, want 407", st)
 	}
-	if st := status(b, basicAuth(plainUser, plainPass)); st != 200 {
+	if st := status(b, testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass)); st != 200 {
 		t.Errorf("b, right password: %d, want 200 (another source)", st)
 	}
 
 	// Source c empties app1's bucket (3 + 2 = 5) without emptying its own.
 	for i := 0; i < 2; i++ {
-		if st := status(c, basicAuth(plainUser, "wrong")); st != 407 {
+		if st := status(c, testclient.BasicAuth(testclient.PlainUser, "wrong")); st != 407 {
 			t.Fatalf("c, failure %d: %d, want 407", i, st)
 		}
 	}
 	compared := e.srv.auth.Compared()
-	res, body = d.get(t, plain, basicAuth(plainUser, plainPass))
+	res, body = d.get(t, plain, testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass))
 	assertThrottled(t, res, body)
 	if e.srv.auth.Compared() != compared {
 		t.Error("the throttled user's password was checked")
 	}
 	// The user is throttled, not the sources: other users and tokens pass.
-	if st := status(d, basicAuth(hashedUser, hashedPass)); st != 200 {
+	if st := status(d, testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)); st != 200 {
 		t.Errorf("d, another user: %d, want 200", st)
 	}
-	if st := status(c, "Bearer "+bearerToken); st != 200 {
+	if st := status(c, "Bearer "+testclient.BearerToken); st != 200 {
 		t.Errorf("c, right token: %d, want 200", st)
 	}
 
@@ -308,19 +309,19 @@ func TestAuthBcryptSlotBound(t *testing.T) {
 	), access.Limits{})
 	plain := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	pc := e.clientFrom(t, "127.0.0.1")
-	if res, body := pc.get(t, plain, basicAuth(hashedUser, hashedPass)); res.StatusCode != 200 {
+	if res, body := pc.get(t, plain, testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)); res.StatusCode != 200 {
 		t.Fatalf("first login: %d %s", res.StatusCode, body)
 	}
 
 	release := e.srv.auth.HoldSlots()
 	defer release()
 
-	if res, body := pc.get(t, plain, basicAuth(hashedUser, hashedPass)); res.StatusCode != 200 {
+	if res, body := pc.get(t, plain, testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)); res.StatusCode != 200 {
 		t.Errorf("cached login with the slots full: %d %s, want 200", res.StatusCode, body)
 	}
 	compared := e.srv.auth.Compared()
 	for _, pass := range []string{pass4, "wrong"} {
-		res, body := pc.get(t, plain, basicAuth(user4, pass))
+		res, body := pc.get(t, plain, testclient.BasicAuth(user4, pass))
 		if res.StatusCode != http.StatusServiceUnavailable {
 			t.Fatalf("uncached login with the slots full: %d %s, want 503", res.StatusCode, body)
 		}
@@ -342,7 +343,7 @@ func TestAuthBcryptSlotBound(t *testing.T) {
 	}
 
 	release()
-	if res, body := pc.get(t, plain, basicAuth(user4, pass4)); res.StatusCode != 200 {
+	if res, body := pc.get(t, plain, testclient.BasicAuth(user4, pass4)); res.StatusCode != 200 {
 		t.Errorf("login once slots are free: %d %s, want 200 (busy answers must not charge the throttle)", res.StatusCode, body)
 	}
 }
@@ -361,7 +362,7 @@ func TestAuthThrottleCurl(t *testing.T) {
 	bodyFile := filepath.Join(t.TempDir(), "body")
 	run := func(pass string) string {
 		t.Helper()
-		out, code := curl(t, "-x", "http://"+e.addr, "--proxy-user", plainUser+":"+pass,
+		out, code := curl(t, "-x", "http://"+e.addr, "--proxy-user", testclient.PlainUser+":"+pass,
 			"-o", bodyFile, "-w", "%{http_code} %header{retry-after}", plain)
 		if code != 0 {
 			t.Fatalf("curl exit %d", code)
@@ -373,7 +374,7 @@ func TestAuthThrottleCurl(t *testing.T) {
 			t.Fatalf("failure %d: %q, want 407", i, out)
 		}
 	}
-	out := run(plainPass)
+	out := run(testclient.PlainPass)
 	status, ra, _ := strings.Cut(out, " ")
 	if n, err := strconv.Atoi(ra); status != "429" || err != nil || n < 1 {
 		t.Errorf("right password from a throttled source: %q, want 429 with Retry-After", out)

@@ -10,48 +10,24 @@ import (
 	"net/netip"
 	"net/url"
 	"strings"
-	"sync"
 	"testing"
 	"time"
 
 	"golang.org/x/crypto/bcrypt"
 
 	"github.com/callgate/callgate/access"
+	"github.com/callgate/callgate/internal/testclient"
 	"github.com/callgate/callgate/routing"
 )
-
-// The secrets of the test clients; none may appear in a log line, a
-// metric or a response.
-const (
-	plainUser   = "app1"
-	plainPass   = "pw-app1-plaintext-7f3a"
-	hashedUser  = "app2"
-	hashedPass  = "pw-app2-bcrypt-91c4"
-	bearerToken = "tok-app3-0123456789abcdef"
-)
-
-var secrets = []string{plainPass, hashedPass, bearerToken,
-	base64.StdEncoding.EncodeToString([]byte(plainUser + ":" + plainPass)),
-	base64.StdEncoding.EncodeToString([]byte(hashedUser + ":" + hashedPass)),
-}
-
-// bcryptHash hashes pass at the minimum cost (fast tests), once per password.
-var bcryptHash = sync.OnceValue(func() []byte {
-	h, err := bcrypt.GenerateFromPassword([]byte(hashedPass), bcrypt.MinCost)
-	if err != nil {
-		panic(err)
-	}
-	return h
-})
 
 // testClients: app1 (plaintext password) may use Plain and Partner, app2
 // (bcrypt) only Plain, app3 (bearer) Plain and Slow.
 func testClients(t testing.TB, auth access.ProxyAuth, extra ...access.Client) *access.Clients {
 	t.Helper()
 	list := append([]access.Client{
-		{Name: "plainpw", Username: plainUser, Password: []byte(plainPass), Permit: []string{"Plain", "Partner"}},
-		{Name: "hashed", Username: hashedUser, PasswordHash: bcryptHash(), Permit: []string{"Plain"}},
-		{Name: "bearer", Token: []byte(bearerToken), Permit: []string{"Plain", "Slow"}},
+		{Name: "plainpw", Username: testclient.PlainUser, Password: []byte(testclient.PlainPass), Permit: []string{"Plain", "Partner"}},
+		{Name: "hashed", Username: testclient.HashedUser, PasswordHash: testclient.BcryptHash(), Permit: []string{"Plain"}},
+		{Name: "bearer", Token: []byte(testclient.BearerToken), Permit: []string{"Plain", "Slow"}},
 	}, extra...)
 	cs, err := access.NewClients(list, auth)
 	if err != nil {
@@ -75,10 +51,6 @@ func (e *env) setAccess(cs *access.Clients, lim access.Limits) {
 	e.srv.SetSnapshot(&Snapshot{Routes: table, Resolve: ov, Clients: cs, Limits: lim})
 }
 
-func basicAuth(user, pass string) string {
-	return "Basic " + base64.StdEncoding.EncodeToString([]byte(user+":"+pass))
-}
-
 // refusalOf decodes a docs/refusals.md body.
 func refusalOf(t *testing.T, body []byte) refusalBody {
 	t.Helper()
@@ -89,21 +61,11 @@ func refusalOf(t *testing.T, body []byte) refusalBody {
 	return b
 }
 
-// assertNoSecrets fails if any test secret is in s.
-func assertNoSecrets(t *testing.T, where, s string) {
-	t.Helper()
-	for _, sec := range secrets {
-		if strings.Contains(s, sec) {
-			t.Errorf("%s holds a secret (%.6s…)", where, sec)
-		}
-	}
-}
-
 // assertLogsClean fails if a log line or a metric holds a secret.
 func (e *env) assertLogsClean(t *testing.T) {
 	t.Helper()
 	for _, le := range e.logs.All() {
-		assertNoSecrets(t, "log line "+le.Message, fmt.Sprintf("%s %v", le.Message, le.ContextMap()))
+		testclient.AssertNoSecrets(t, "log line "+le.Message, fmt.Sprintf("%s %v", le.Message, le.ContextMap()))
 	}
 	mfs, err := e.reg.Gather()
 	if err != nil {
@@ -112,7 +74,7 @@ func (e *env) assertLogsClean(t *testing.T) {
 	for _, mf := range mfs {
 		for _, m := range mf.GetMetric() {
 			for _, lp := range m.GetLabel() {
-				assertNoSecrets(t, "metric "+mf.GetName(), lp.GetValue())
+				testclient.AssertNoSecrets(t, "metric "+mf.GetName(), lp.GetValue())
 			}
 		}
 	}
@@ -152,33 +114,33 @@ func TestProxyAuthForms(t *testing.T) {
 		client string // client field of the summary line of a success
 	}{
 		{"absolute no auth", get("http://"+plain+"/base/x", ""), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute wrong password", get("http://"+plain+"/base/x", basicAuth(plainUser, "nope")), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute wrong bcrypt password", get("http://"+plain+"/base/x", basicAuth(hashedUser, "nope")), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute unknown user", get("http://"+plain+"/base/x", basicAuth("nobody", plainPass)), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute wrong password", get("http://"+plain+"/base/x", testclient.BasicAuth(testclient.PlainUser, "nope")), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute wrong bcrypt password", get("http://"+plain+"/base/x", testclient.BasicAuth(testclient.HashedUser, "nope")), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute unknown user", get("http://"+plain+"/base/x", testclient.BasicAuth("nobody", testclient.PlainPass)), 407, "proxy_auth_required", "Plain", ""},
 		{"absolute not base64", get("http://"+plain+"/base/x", "Basic !!!"), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute no colon", get("http://"+plain+"/base/x", "Basic "+base64.StdEncoding.EncodeToString([]byte(plainUser))), 407, "proxy_auth_required", "Plain", ""},
+		{"absolute no colon", get("http://"+plain+"/base/x", "Basic "+base64.StdEncoding.EncodeToString([]byte(testclient.PlainUser))), 407, "proxy_auth_required", "Plain", ""},
 		{"absolute unknown scheme", get("http://"+plain+"/base/x", "Digest username=\"app1\""), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute two fields", "GET http://" + plain + "/base/x HTTP/1.1\r\nHost: x\r\nProxy-Authorization: " + basicAuth(plainUser, plainPass) +
-			"\r\nProxy-Authorization: " + basicAuth(plainUser, plainPass) + "\r\nConnection: close\r\n\r\n", 407, "proxy_auth_required", "Plain", ""},
+		{"absolute two fields", "GET http://" + plain + "/base/x HTTP/1.1\r\nHost: x\r\nProxy-Authorization: " + testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass) +
+			"\r\nProxy-Authorization: " + testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass) + "\r\nConnection: close\r\n\r\n", 407, "proxy_auth_required", "Plain", ""},
 		{"absolute wrong token", get("http://"+plain+"/base/x", "Bearer tok-app3-wrong"), 407, "proxy_auth_required", "Plain", ""},
-		{"absolute plaintext password", get("http://"+plain+"/base/x", basicAuth(plainUser, plainPass)), 200, "", "", "plainpw"},
-		{"absolute bcrypt password", get("http://"+plain+"/base/x", basicAuth(hashedUser, hashedPass)), 200, "", "", "hashed"},
-		{"absolute bcrypt password again (cached)", get("http://"+plain+"/base/y", basicAuth(hashedUser, hashedPass)), 200, "", "", "hashed"},
-		{"absolute lower-case scheme", get("http://"+plain+"/base/x", "basic "+base64.StdEncoding.EncodeToString([]byte(plainUser+":"+plainPass))), 200, "", "", "plainpw"},
-		{"absolute bearer", get("http://"+plain+"/base/x", "Bearer "+bearerToken), 200, "", "", "bearer"},
-		{"absolute not permitted", get("http://"+slow+"/x", basicAuth(hashedUser, hashedPass)), 403, "not_permitted", "Slow", ""},
-		{"absolute bearer permitted slow", get("http://"+slow+"/x", "Bearer "+bearerToken), 200, "", "", "bearer"},
+		{"absolute plaintext password", get("http://"+plain+"/base/x", testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass)), 200, "", "", "plainpw"},
+		{"absolute bcrypt password", get("http://"+plain+"/base/x", testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)), 200, "", "", "hashed"},
+		{"absolute bcrypt password again (cached)", get("http://"+plain+"/base/y", testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)), 200, "", "", "hashed"},
+		{"absolute lower-case scheme", get("http://"+plain+"/base/x", "basic "+base64.StdEncoding.EncodeToString([]byte(testclient.PlainUser+":"+testclient.PlainPass))), 200, "", "", "plainpw"},
+		{"absolute bearer", get("http://"+plain+"/base/x", "Bearer "+testclient.BearerToken), 200, "", "", "bearer"},
+		{"absolute not permitted", get("http://"+slow+"/x", testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)), 403, "not_permitted", "Slow", ""},
+		{"absolute bearer permitted slow", get("http://"+slow+"/x", "Bearer "+testclient.BearerToken), 200, "", "", "bearer"},
 		{"absolute unknown destination before auth", get("http://unknown.example/x", ""), 403, "unknown_destination", "", ""},
 
 		{"callout no auth", get("/callout/Plain/x", ""), 407, "proxy_auth_required", "Plain", ""},
-		{"callout wrong", get("/callout/Plain/x", basicAuth(hashedUser, plainPass)), 407, "proxy_auth_required", "Plain", ""},
-		{"callout permitted", get("/callout/Plain/x", basicAuth(hashedUser, hashedPass)), 200, "", "", "hashed"},
-		{"callout not permitted", get("/callout/Partner/x", "Bearer "+bearerToken), 403, "not_permitted", "Partner", ""},
+		{"callout wrong", get("/callout/Plain/x", testclient.BasicAuth(testclient.HashedUser, testclient.PlainPass)), 407, "proxy_auth_required", "Plain", ""},
+		{"callout permitted", get("/callout/Plain/x", testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)), 200, "", "", "hashed"},
+		{"callout not permitted", get("/callout/Partner/x", "Bearer "+testclient.BearerToken), 403, "not_permitted", "Partner", ""},
 
 		{"connect no auth", connect(partner, ""), 407, "proxy_auth_required", "Partner", ""},
-		{"connect wrong", connect(partner, basicAuth(plainUser, hashedPass)), 407, "proxy_auth_required", "Partner", ""},
-		{"connect not permitted", connect(partner, basicAuth(hashedUser, hashedPass)), 403, "not_permitted", "Partner", ""},
-		{"connect permitted", connect(partner, basicAuth(plainUser, plainPass)), 200, "", "", "plainpw"},
+		{"connect wrong", connect(partner, testclient.BasicAuth(testclient.PlainUser, testclient.HashedPass)), 407, "proxy_auth_required", "Partner", ""},
+		{"connect not permitted", connect(partner, testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)), 403, "not_permitted", "Partner", ""},
+		{"connect permitted", connect(partner, testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass)), 200, "", "", "plainpw"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -187,8 +149,8 @@ func TestProxyAuthForms(t *testing.T) {
 			if res.StatusCode != tc.status {
 				t.Fatalf("status %d, want %d: %s", res.StatusCode, tc.status, body)
 			}
-			assertNoSecrets(t, "response body", string(body))
-			assertNoSecrets(t, "response header", fmt.Sprint(res.Header))
+			testclient.AssertNoSecrets(t, "response body", string(body))
+			testclient.AssertNoSecrets(t, "response header", fmt.Sprint(res.Header))
 			if tc.code == "" {
 				if !strings.HasPrefix(tc.req, "CONNECT") {
 					if s := decodeSeen(t, string(body)); s.Header.Get("Proxy-Authorization") != "" {
@@ -255,13 +217,13 @@ func TestProxyAuthGoClient(t *testing.T) {
 		status int    // 0: the request fails (a refused CONNECT)
 		errHas string // for a failure
 	}{
-		{"absolute plaintext", url.UserPassword(plainUser, plainPass), plainURL, 200, ""},
-		{"absolute bcrypt", url.UserPassword(hashedUser, hashedPass), plainURL, 200, ""},
-		{"absolute wrong", url.UserPassword(hashedUser, "wrong"), plainURL, 407, ""},
+		{"absolute plaintext", url.UserPassword(testclient.PlainUser, testclient.PlainPass), plainURL, 200, ""},
+		{"absolute bcrypt", url.UserPassword(testclient.HashedUser, testclient.HashedPass), plainURL, 200, ""},
+		{"absolute wrong", url.UserPassword(testclient.HashedUser, "wrong"), plainURL, 407, ""},
 		{"absolute none", nil, plainURL, 407, ""},
-		{"connect plaintext", url.UserPassword(plainUser, plainPass), partnerURL, 200, ""},
-		{"connect wrong", url.UserPassword(plainUser, "wrong"), partnerURL, 0, "Proxy Authentication Required"},
-		{"connect not permitted", url.UserPassword(hashedUser, hashedPass), partnerURL, 0, "Forbidden"},
+		{"connect plaintext", url.UserPassword(testclient.PlainUser, testclient.PlainPass), partnerURL, 200, ""},
+		{"connect wrong", url.UserPassword(testclient.PlainUser, "wrong"), partnerURL, 0, "Proxy Authentication Required"},
+		{"connect not permitted", url.UserPassword(testclient.HashedUser, testclient.HashedPass), partnerURL, 0, "Forbidden"},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -305,7 +267,7 @@ func TestProxyAuthCurl(t *testing.T) {
 	e.setAccess(testClients(t, access.ProxyAuth{Required: true}), access.Limits{})
 	plainURL := fmt.Sprintf("http://plain.partner.example:%d/base/x", e.plain.port)
 	partnerURL := fmt.Sprintf("https://%s:%d/v1/x", partnerHost, e.good.port)
-	withUser := fmt.Sprintf("http://%s:%s@%s", plainUser, plainPass, e.addr)
+	withUser := fmt.Sprintf("http://%s:%s@%s", testclient.PlainUser, testclient.PlainPass, e.addr)
 	bare := "http://" + e.addr
 	cases := []struct {
 		name string
@@ -314,12 +276,12 @@ func TestProxyAuthCurl(t *testing.T) {
 		out  string // the -w output
 	}{
 		{"absolute user info", []string{"-x", withUser, "-o", "/dev/null", "-w", "%{http_code}", plainURL}, 0, "200"},
-		{"absolute proxy-user bcrypt", []string{"-x", bare, "--proxy-user", hashedUser + ":" + hashedPass, "-o", "/dev/null", "-w", "%{http_code}", plainURL}, 0, "200"},
-		{"absolute proxy-user wrong", []string{"-x", bare, "--proxy-user", hashedUser + ":x", "-o", "/dev/null", "-w", "%{http_code}", plainURL}, 0, "407"},
+		{"absolute proxy-user bcrypt", []string{"-x", bare, "--proxy-user", testclient.HashedUser + ":" + testclient.HashedPass, "-o", "/dev/null", "-w", "%{http_code}", plainURL}, 0, "200"},
+		{"absolute proxy-user wrong", []string{"-x", bare, "--proxy-user", testclient.HashedUser + ":x", "-o", "/dev/null", "-w", "%{http_code}", plainURL}, 0, "407"},
 		{"absolute none", []string{"-x", bare, "-o", "/dev/null", "-w", "%{http_code}", plainURL}, 0, "407"},
-		{"absolute bearer", []string{"-x", bare, "--proxy-header", "Proxy-Authorization: Bearer " + bearerToken, "-o", "/dev/null", "-w", "%{http_code}", plainURL}, 0, "200"},
+		{"absolute bearer", []string{"-x", bare, "--proxy-header", "Proxy-Authorization: Bearer " + testclient.BearerToken, "-o", "/dev/null", "-w", "%{http_code}", plainURL}, 0, "200"},
 		{"connect user info", []string{"-x", withUser, "--cacert", e.caFile, "-o", "/dev/null", "-w", "%{http_code}", partnerURL}, 0, "200"},
-		{"connect proxy-user not permitted", []string{"-x", bare, "--proxy-user", hashedUser + ":" + hashedPass, "--cacert", e.caFile, "-o", "/dev/null", "-w", "%{http_connect}", partnerURL}, 56, "403"},
+		{"connect proxy-user not permitted", []string{"-x", bare, "--proxy-user", testclient.HashedUser + ":" + testclient.HashedPass, "--cacert", e.caFile, "-o", "/dev/null", "-w", "%{http_connect}", partnerURL}, 56, "403"},
 		{"connect none", []string{"-x", bare, "--cacert", e.caFile, "-o", "/dev/null", "-w", "%{http_connect}", partnerURL}, 56, "407"},
 	}
 	for _, tc := range cases {
@@ -373,10 +335,10 @@ func TestClientCIDR(t *testing.T) {
 		}
 		// Credentials, when sent, decide: right ones name their client,
 		// wrong ones are refused even from a known address.
-		if st, _, c := get(slow, "Bearer "+bearerToken); st != 200 || c != "bearer" {
+		if st, _, c := get(slow, "Bearer "+testclient.BearerToken); st != 200 || c != "bearer" {
 			t.Errorf("slow with token: %d as %q", st, c)
 		}
-		if st, b, _ := get(plain, basicAuth(plainUser, "wrong")); st != 407 || b.Error != "proxy_auth_required" {
+		if st, b, _ := get(plain, testclient.BasicAuth(testclient.PlainUser, "wrong")); st != 407 || b.Error != "proxy_auth_required" {
 			t.Errorf("wrong password from a known address: %d %+v", st, b)
 		}
 	})
@@ -410,7 +372,7 @@ func TestClientReload(t *testing.T) {
 		return res.StatusCode
 	}
 	e.setAccess(testClients(t, access.ProxyAuth{Required: true}), access.Limits{})
-	if st := get(basicAuth(hashedUser, hashedPass)); st != 200 {
+	if st := get(testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)); st != 200 {
 		t.Fatalf("before: %d", st)
 	}
 	// The same password under a new hash (a re-hash) still works; the old
@@ -420,29 +382,29 @@ func TestClientReload(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cs, err := access.NewClients([]access.Client{{Name: "hashed", Username: hashedUser, PasswordHash: other, Permit: []string{"Plain"}}}, access.ProxyAuth{Required: true})
+	cs, err := access.NewClients([]access.Client{{Name: "hashed", Username: testclient.HashedUser, PasswordHash: other, Permit: []string{"Plain"}}}, access.ProxyAuth{Required: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.setAccess(cs, access.Limits{})
-	if st := get(basicAuth(hashedUser, hashedPass)); st != 407 {
+	if st := get(testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)); st != 407 {
 		t.Errorf("old password after rotation: %d, want 407", st)
 	}
-	if st := get(basicAuth(hashedUser, "pw-app2-rotated")); st != 200 {
+	if st := get(testclient.BasicAuth(testclient.HashedUser, "pw-app2-rotated")); st != 200 {
 		t.Errorf("new password: %d, want 200", st)
 	}
 	// Permission withdrawn.
-	cs, err = access.NewClients([]access.Client{{Name: "hashed", Username: hashedUser, PasswordHash: other, Permit: []string{"Slow"}}}, access.ProxyAuth{Required: true})
+	cs, err = access.NewClients([]access.Client{{Name: "hashed", Username: testclient.HashedUser, PasswordHash: other, Permit: []string{"Slow"}}}, access.ProxyAuth{Required: true})
 	if err != nil {
 		t.Fatal(err)
 	}
 	e.setAccess(cs, access.Limits{})
-	if st := get(basicAuth(hashedUser, "pw-app2-rotated")); st != 403 {
+	if st := get(testclient.BasicAuth(testclient.HashedUser, "pw-app2-rotated")); st != 403 {
 		t.Errorf("after the permit was removed: %d, want 403", st)
 	}
 	// No client list: everyone may use everything again.
 	e.setAccess(nil, access.Limits{})
-	if st := get(basicAuth("anyone", "anything")); st != 200 {
+	if st := get(testclient.BasicAuth("anyone", "anything")); st != 200 {
 		t.Errorf("without clients: %d, want 200", st)
 	}
 }

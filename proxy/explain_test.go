@@ -8,6 +8,7 @@ import (
 	"testing"
 
 	"github.com/callgate/callgate/access"
+	"github.com/callgate/callgate/internal/testclient"
 )
 
 // TestExplainMatchesDataPlane: for each request, Explain's verdict is the
@@ -65,12 +66,12 @@ func TestExplainMatchesDataPlane(t *testing.T) {
 		}(),
 		func() tc {
 			c := absolute("client permitted", http.MethodGet, "http://"+plain+"/base/x")
-			c.client, c.auth = "plainpw", basicAuth(plainUser, plainPass)
+			c.client, c.auth = "plainpw", testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass)
 			return c
 		}(),
 		func() tc {
 			c := callout("client not permitted", http.MethodGet, "/callout/Slow/x")
-			c.client, c.auth = "hashed", basicAuth(hashedUser, hashedPass)
+			c.client, c.auth = "hashed", testclient.BasicAuth(testclient.HashedUser, testclient.HashedPass)
 			return c
 		}(),
 	}

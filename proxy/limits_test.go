@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/callgate/callgate/access"
+	"github.com/callgate/callgate/internal/testclient"
 )
 
 // tryTunnel sends CONNECT target and, on a 200, proves the tunnel works
@@ -299,19 +300,19 @@ func TestLimitClientRate(t *testing.T) {
 	t.Run("by client", func(t *testing.T) {
 		e.setAccess(testClients(t, access.ProxyAuth{Required: true}), slowRate)
 		for i := 0; i < 2; i++ {
-			if res, body := get("http://"+plain+"/base/x", "Bearer "+bearerToken); res.StatusCode != 200 {
+			if res, body := get("http://"+plain+"/base/x", "Bearer "+testclient.BearerToken); res.StatusCode != 200 {
 				t.Fatalf("request %d within the burst: %d %s", i, res.StatusCode, body)
 			}
 		}
-		res, body := get("http://"+plain+"/base/x", "Bearer "+bearerToken)
+		res, body := get("http://"+plain+"/base/x", "Bearer "+testclient.BearerToken)
 		assertRateLimited(t, res, body)
 		// Another client from the same address has its own bucket.
-		if res, body := get("http://"+plain+"/base/x", basicAuth(plainUser, plainPass)); res.StatusCode != 200 {
+		if res, body := get("http://"+plain+"/base/x", testclient.BasicAuth(testclient.PlainUser, testclient.PlainPass)); res.StatusCode != 200 {
 			t.Errorf("another client: %d %s", res.StatusCode, body)
 		}
 		// A reload that changes the rate starts the buckets over.
 		e.setAccess(testClients(t, access.ProxyAuth{Required: true}), access.Limits{ClientRate: access.Rate{PerSecond: 0.1, Burst: 3}})
-		if res, body := get("http://"+plain+"/base/x", "Bearer "+bearerToken); res.StatusCode != 200 {
+		if res, body := get("http://"+plain+"/base/x", "Bearer "+testclient.BearerToken); res.StatusCode != 200 {
 			t.Errorf("after the rate changed: %d %s", res.StatusCode, body)
 		}
 	})
