@@ -46,6 +46,10 @@ type fileSource struct {
 
 	cur       atomic.Pointer[fileValue]
 	lastCheck atomic.Int64 // unix nanoseconds of the last fallback stat
+	// bad is the version of the file whose re-read failed and was
+	// reported; nil once a read succeeds. It is neither read nor reported
+	// again until the file changes.
+	bad atomic.Pointer[badVersion]
 
 	mu sync.Mutex // serialises reloads so a slow stale read cannot overwrite a newer one
 }
@@ -53,6 +57,18 @@ type fileSource struct {
 type fileValue struct {
 	v  Redacted
 	fi os.FileInfo // of the file the value came from, for the fallback check
+}
+
+// badVersion is a version of the file that could not be used; fi is nil
+// when the file could not even be stat'ed.
+type badVersion struct{ fi os.FileInfo }
+
+// is reports whether fi (nil: no file) is this bad version.
+func (b *badVersion) is(fi os.FileInfo) bool {
+	if b.fi == nil || fi == nil {
+		return b.fi == nil && fi == nil
+	}
+	return sameVersion(b.fi, fi)
 }
 
 func (f *fileSource) describe() string { return fmt.Sprintf("file %q", f.path) }
@@ -79,6 +95,9 @@ func (f *fileSource) checkStat() {
 	if old := f.cur.Load(); old != nil && sameVersion(old.fi, fi) {
 		return
 	}
+	if bad := f.bad.Load(); bad != nil && bad.is(fi) {
+		return
+	}
 	_ = f.reload()
 }
 
@@ -94,12 +113,16 @@ func (f *fileSource) reload() error {
 	defer f.mu.Unlock()
 	v, fi, err := readSecretFile(f.path)
 	if err != nil {
-		if f.cur.Load() != nil {
+		// Once per bad version: the fallback check and the watcher's
+		// events would otherwise repeat it every second.
+		if bad := f.bad.Load(); f.cur.Load() != nil && (bad == nil || !bad.is(fi)) {
 			f.log.Warn("secret file re-read failed; keeping the previous value",
 				zap.String("file", f.path), zap.Error(err))
 		}
+		f.bad.Store(&badVersion{fi: fi})
 		return err
 	}
+	f.bad.Store(nil)
 	old := f.cur.Swap(&fileValue{v: v, fi: fi})
 	if old != nil && old.v.Reveal() != v.Reveal() {
 		f.log.Info("secret file reloaded", zap.String("file", f.path))
@@ -108,26 +131,27 @@ func (f *fileSource) reload() error {
 }
 
 // readSecretFile stats then reads, so that a change after the stat is seen
-// by the next fallback check rather than lost. Errors never carry the
-// content.
+// by the next fallback check rather than lost. The FileInfo comes back with
+// an error too once the stat succeeded, naming the version that failed.
+// Errors never carry the content.
 func readSecretFile(path string) (Redacted, os.FileInfo, error) {
 	fi, err := os.Stat(path)
 	if err != nil {
 		return Redacted{}, nil, fmt.Errorf("%w: file %q: %w", ErrSecretUnavailable, path, err)
 	}
 	if !fi.Mode().IsRegular() {
-		return Redacted{}, nil, fmt.Errorf("%w: file %q is not a regular file", ErrSecretUnavailable, path)
+		return Redacted{}, fi, fmt.Errorf("%w: file %q is not a regular file", ErrSecretUnavailable, path)
 	}
 	if fi.Size() > maxSecretFile {
-		return Redacted{}, nil, fmt.Errorf("%w: file %q is larger than %d bytes", ErrSecretUnavailable, path, maxSecretFile)
+		return Redacted{}, fi, fmt.Errorf("%w: file %q is larger than %d bytes", ErrSecretUnavailable, path, maxSecretFile)
 	}
 	b, err := os.ReadFile(path)
 	if err != nil {
-		return Redacted{}, nil, fmt.Errorf("%w: file %q: %w", ErrSecretUnavailable, path, err)
+		return Redacted{}, fi, fmt.Errorf("%w: file %q: %w", ErrSecretUnavailable, path, err)
 	}
 	v, err := cleanSecret(b)
 	if err != nil {
-		return Redacted{}, nil, fmt.Errorf("%w: file %q: %w", ErrSecretUnavailable, path, err)
+		return Redacted{}, fi, fmt.Errorf("%w: file %q: %w", ErrSecretUnavailable, path, err)
 	}
 	return NewRedacted(v), fi, nil
 }
