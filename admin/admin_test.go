@@ -2,8 +2,6 @@ package admin_test
 
 import (
 	"context"
-	"encoding/json"
-	"io"
 	"net/http"
 	"net/http/httptest"
 	"os"
@@ -17,6 +15,7 @@ import (
 	"github.com/callgate/callgate/admin"
 	"github.com/callgate/callgate/connstate"
 	"github.com/callgate/callgate/connstate/simulated"
+	"github.com/callgate/callgate/internal/testhttp"
 )
 
 // newAPI serves the admin API over a real loopback listener, backed by a
@@ -88,15 +87,7 @@ func call(t *testing.T, method, url, token string) (int, map[string]any, string)
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(body, &m)
-	return resp.StatusCode, m, string(body)
+	return testhttp.JSON(t, req)
 }
 
 func waitStatus(t *testing.T, m *connstate.Manager, want connstate.Status) {

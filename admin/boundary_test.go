@@ -1,7 +1,6 @@
 package admin_test
 
 import (
-	"encoding/json"
 	"io"
 	"net/http"
 	"net/url"
@@ -11,6 +10,7 @@ import (
 	"testing"
 
 	"github.com/callgate/callgate/admin"
+	"github.com/callgate/callgate/internal/testhttp"
 )
 
 // send makes one request over the real listener; host overrides Host.
@@ -26,15 +26,8 @@ func send(t *testing.T, method, rawURL, host string, header map[string]string, b
 	for k, v := range header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return resp.StatusCode, m
+	status, m, _ := testhttp.JSON(t, req)
+	return status, m
 }
 
 // TestBoundaryRefusesWhatBrowsersSendCrossSite checks the admin handler's

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"io"
 	"net"
 	"net/http"
@@ -12,6 +11,8 @@ import (
 	"testing"
 
 	"go.uber.org/zap"
+
+	"github.com/callgate/callgate/internal/testhttp"
 )
 
 // adminRequest is one request to the admin API as a browser or a tool
@@ -46,15 +47,8 @@ func (ar adminRequest) send(t *testing.T, addr string) (int, map[string]any) {
 	for k, v := range ar.header {
 		req.Header.Set(k, v)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	b, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(b, &m)
-	return resp.StatusCode, m
+	status, m, _ := testhttp.JSON(t, req)
+	return status, m
 }
 
 // runCurl runs the real curl binary and returns the status and body.

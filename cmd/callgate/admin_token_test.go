@@ -1,8 +1,6 @@
 package main
 
 import (
-	"encoding/json"
-	"io"
 	"net/http"
 	"os"
 	"path/filepath"
@@ -12,6 +10,8 @@ import (
 	"go.uber.org/zap"
 	"go.uber.org/zap/zapcore"
 	"go.uber.org/zap/zaptest/observer"
+
+	"github.com/callgate/callgate/internal/testhttp"
 )
 
 // adminPost sends a bodiless POST to the admin API, as `callgate sync`
@@ -25,15 +25,8 @@ func adminPost(t *testing.T, s *server, path, token string) (int, map[string]any
 	if token != "" {
 		req.Header.Set("Authorization", "Bearer "+token)
 	}
-	resp, err := http.DefaultClient.Do(req)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer resp.Body.Close()
-	body, _ := io.ReadAll(resp.Body)
-	var m map[string]any
-	_ = json.Unmarshal(body, &m)
-	return resp.StatusCode, m
+	status, m, _ := testhttp.JSON(t, req)
+	return status, m
 }
 
 // TestAdminTokenFileEmptiedFailsClosed empties, blanks and removes the
